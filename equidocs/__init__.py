@@ -1,0 +1,2 @@
+"""equidocs."""
+__version__ = "0.1.0"

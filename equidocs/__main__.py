@@ -1,0 +1,5 @@
+import sys
+
+from equidocs.cli import main
+
+sys.exit(main())

@@ -1,0 +1,35 @@
+"""The registry of experiments: each is one config, one run function, one figure.
+
+A module in this package defines ``Config`` (a frozen dataclass whose ``profile(name)`` returns the
+``quick`` or ``full`` settings), ``run(cfg, ctx) -> dict`` (JSON-serialisable: it carries the
+measurements, a ``numbers`` dict of display strings used by the pages, and a ``caption``) and
+``figure(result) -> matplotlib Figure`` (reads only the result).
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from types import ModuleType
+
+NAMES = (
+    "parameter_counts",
+)
+PROFILES = ("quick", "full")
+
+
+@dataclass(frozen=True)
+class RunContext:
+    device: str = "cpu"        # torch device for training
+    workers: int | None = None  # worker processes (None: one per core on a CPU)
+
+
+def get(name: str) -> ModuleType:
+    """The experiment module called ``name``.
+
+    >>> get("parameter_counts").__name__
+    'equidocs.experiments.parameter_counts'
+    """
+    if name not in NAMES:
+        raise ValueError(f"experiment {name!r}: expected one of {', '.join(NAMES)}")
+    return importlib.import_module(f"equidocs.experiments.{name}")

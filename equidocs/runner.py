@@ -1,0 +1,87 @@
+"""Run experiments through the cache and export their results and figures for the site."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import matplotlib.pyplot as plt
+
+from equidocs import cache, experiments
+from equidocs.experiments import PROFILES, RunContext
+from equidocs.plotting import theme
+
+
+@dataclass(frozen=True)
+class Outcome:
+    name: str
+    record: dict[str, Any]
+    cached: bool
+    seconds: float
+
+
+def run_experiment(name: str, profile: str = "quick", *, force: bool = False, device: str = "cpu",
+                   workers: int | None = None) -> Outcome:
+    """Return the experiment's record from the cache, running it first when stale or forced."""
+    if profile not in PROFILES:
+        raise ValueError(f"profile {profile!r}: expected one of {', '.join(PROFILES)}")
+    module = experiments.get(name)
+    start = time.perf_counter()
+    cfg = module.Config.profile(profile)
+    config = asdict(cfg)
+    key = cache.cache_key(name, config, device)
+    record = None if force else cache.load(name, key)
+    if record is not None:
+        return Outcome(name, record, True, time.perf_counter() - start)
+    try:
+        result = module.run(cfg, RunContext(device=device, workers=workers))
+    except Exception as error:
+        raise RuntimeError(f"experiment {name!r} (profile {profile}) failed: {error}") from error
+    record = {
+        "experiment": name, "title": module.TITLE, "profile": profile, "key": key,
+        "config": config, "source_hash": cache.source_hash(), "versions": cache.versions(device),
+        "wall_s": round(time.perf_counter() - start, 2),
+        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "result": result,
+    }
+    cache.save(name, key, record)
+    return Outcome(name, record, False, time.perf_counter() - start)
+
+
+def export(record: dict[str, Any], out_dir: Path) -> list[Path]:
+    """Write ``results/NAME.json`` and ``figures/NAME.svg`` / ``NAME-dark.svg`` under out_dir.
+
+    Files whose recorded key already matches are left alone, so a warm rebuild writes nothing.
+    """
+    name, key = record["experiment"], record["key"]
+    result_path = out_dir / "results" / f"{name}.json"
+    paths = [result_path] + [out_dir / "figures" / f"{name}{suffix}.svg" for suffix in ("", "-dark")]
+    stamp = out_dir / "figures" / f".{name}.key"
+    if stamp.exists() and stamp.read_text() == key and all(p.exists() for p in paths):
+        return paths
+    cache.write_json_atomic(result_path, record)
+    module = experiments.get(name)
+    for scheme, path in zip(("light", "dark"), paths[1:]):
+        with theme(scheme):
+            fig = module.figure(record["result"])
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fig.savefig(path, format="svg", bbox_inches="tight", metadata={"Date": None})
+            plt.close(fig)
+    stamp.write_text(key)
+    return paths
+
+
+def run_all(names: list[str] | None = None, profile: str = "quick", *, force: bool = False,
+            device: str = "cpu", workers: int | None = None,
+            out_dir: Path | None = None) -> list[Outcome]:
+    """Run (or load) each experiment in order and export it when ``out_dir`` is given."""
+    outcomes = []
+    for name in names or list(experiments.NAMES):
+        outcome = run_experiment(name, profile, force=force, device=device, workers=workers)
+        if out_dir is not None:
+            export(outcome.record, out_dir)
+        outcomes.append(outcome)
+    return outcomes

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Install what the tests need (idempotent; Debian's chromium for the browser test), run them all.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh docs,test
+if [ ! -x /usr/bin/chromium ]; then
+  sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
+  $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null
+fi
+export NO_MKDOCS_2_WARNING=1
+exec .venv/bin/python -m pytest "$@"

@@ -1,0 +1,89 @@
+"""MkDocs glue (the only MkDocs-specific code): run stale experiments before the pages render,
+register their figures and result JSON as generated files, and fill numbers into the prose.
+
+Tokens in page Markdown:
+- ``[[NAME.KEY]]`` -> ``result["numbers"][KEY]`` of experiment NAME (an unknown one fails the build);
+- ``[[figure:NAME]]`` -> the figure in light and dark variants, its caption and a link to its JSON.
+Generated files live in ``build/generated`` (outside docs/, so ``mkdocs serve`` does not loop).
+Environment: ``EQUIDOCS_PROFILE`` (quick|full, default quick), ``EQUIDOCS_DEVICE`` (default cpu).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+from pathlib import Path
+
+from mkdocs.exceptions import PluginError
+from mkdocs.structure.files import File, Files
+
+from equidocs import experiments
+from equidocs.runner import run_all
+
+log = logging.getLogger("mkdocs.hooks.equidocs")
+ROOT = Path(__file__).resolve().parent.parent
+GENERATED = ROOT / "build" / "generated"
+MATHJAX = ROOT / "build" / "vendor" / "node_modules" / "mathjax" / "es5" / "tex-svg-full.js"
+TOKEN = re.compile(r"\[\[([a-z_]+)\.([A-Za-z0-9_.\-]+)\]\]")
+FIGURE = re.compile(r"\[\[figure:([a-z_]+)\]\]")
+_records: dict[str, dict] = {}
+
+
+def on_pre_build(config) -> None:
+    profile = os.environ.get("EQUIDOCS_PROFILE", "quick")
+    device = os.environ.get("EQUIDOCS_DEVICE", "cpu")
+    try:
+        outcomes = run_all(profile=profile, device=device, out_dir=GENERATED)
+    except Exception as error:  # a failed experiment fails the build, loudly
+        raise PluginError(f"equidocs: {error}") from error
+    for o in outcomes:
+        _records[o.name] = o.record
+        log.info("equidocs: %-20s %s %6.1fs", o.name, "cache hit " if o.cached else "ran      ", o.seconds)
+
+
+def on_files(files: Files, config) -> Files:
+    if not MATHJAX.exists():
+        raise PluginError(f"equidocs: {MATHJAX} is missing: run `bash scripts/setup.sh` first")
+    files.append(File.generated(config, "assets/mathjax/tex-svg-full.js", abs_src_path=str(MATHJAX)))
+    for path in sorted(GENERATED.rglob("*")):
+        if path.is_file() and not path.name.startswith("."):
+            uri = path.relative_to(GENERATED).as_posix()
+            files.append(File.generated(config, uri, abs_src_path=str(path)))
+    return files
+
+
+def _number(match: re.Match, page: str) -> str:
+    name, key = match.groups()
+    if name not in _records:
+        raise PluginError(f"{page}: [[{name}.{key}]]: no experiment {name!r} "
+                          f"(expected one of {', '.join(experiments.NAMES)})")
+    numbers = _records[name]["result"]["numbers"]
+    if key not in numbers:
+        raise PluginError(f"{page}: [[{name}.{key}]]: unknown key; {name} has {', '.join(sorted(numbers))}")
+    return str(numbers[key])
+
+
+def _figure(match: re.Match, page: str, prefix: str) -> str:
+    name = match.group(1)
+    if name not in _records:
+        raise PluginError(f"{page}: [[figure:{name}]]: no experiment {name!r}")
+    record = _records[name]
+    caption = record["result"]["caption"]
+    alt = record["title"]
+    return (
+        f'<figure markdown="span" id="fig-{name}">\n'
+        f"  ![{alt}]({prefix}figures/{name}.svg#only-light){{ loading=lazy }}\n"
+        f"  ![{alt}]({prefix}figures/{name}-dark.svg#only-dark){{ loading=lazy }}\n"
+        f"  <figcaption>{caption} Profile <code>{record['profile']}</code>, run took "
+        f"{record['wall_s']:.0f} s. [Result JSON]({prefix}results/{name}.json)</figcaption>\n"
+        f"</figure>\n"
+    )
+
+
+def on_page_markdown(markdown: str, page, config, files) -> str:
+    src = page.file.src_uri
+    prefix = "../" * src.count("/")
+    markdown = FIGURE.sub(lambda m: _figure(m, src, prefix), markdown)
+    return TOKEN.sub(lambda m: _number(m, src), markdown)
