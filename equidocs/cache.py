@@ -1,13 +1,14 @@
 """A result cache on disk, keyed by what could change a result.
 
-The key hashes the experiment name, its config, the source code of the whole ``equidocs``
-package, the torch and equidocs versions and the device, so an unchanged rebuild reuses results
+The key hashes the experiment name, its config, the source code of the experiment's module and of
+every ``equidocs`` module it imports (directly or not), the torch and equidocs versions and the device, so an unchanged rebuild reuses results
 and any code or config change reruns what it affects. Files are written atomically (a temporary
 file then ``os.replace``), and only after the run succeeded.
 """
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 import os
@@ -33,17 +34,55 @@ def cache_dir() -> Path:
     return Path(os.environ.get("EQUIDOCS_CACHE", "build/cache")).resolve()
 
 
-@lru_cache(maxsize=1)
-def source_hash() -> str:
-    """SHA-256 (first 16 hex digits) of every ``.py`` file of the package, by relative path.
+def _module_path(module: str) -> Path:
+    rel = Path(*module.split(".")[1:])
+    package = PACKAGE_DIR / rel / "__init__.py"
+    return package if package.exists() else (PACKAGE_DIR / rel).with_suffix(".py")
 
-    >>> len(source_hash())
+
+def _imports(module: str) -> set[str]:
+    """equidocs modules that ``module`` imports (statically, from its source)."""
+    tree = ast.parse(_module_path(module).read_text())
+    found = set()
+    for node in ast.walk(tree):
+        names = []
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+        found |= {n for n in names if n.split(".")[0] == "equidocs" and _module_path(n).exists()}
+    return found
+
+
+@lru_cache(maxsize=None)
+def dependencies(module: str) -> tuple[str, ...]:
+    """``module`` and every equidocs module it imports, directly or not, sorted.
+
+    >>> "equidocs.models" in dependencies("equidocs.train")
+    True
+    """
+    seen, todo = set(), [module]
+    while todo:
+        name = todo.pop()
+        if name not in seen:
+            seen.add(name)
+            todo.extend(_imports(name) - seen)
+    return tuple(sorted(seen))
+
+
+@lru_cache(maxsize=None)
+def source_hash(module: str = "equidocs") -> str:
+    """SHA-256 (first 16 hex digits) of the source of ``module`` and all it imports from equidocs.
+
+    A change to a file the module does not depend on leaves its hash, and so its cache, alone.
+
+    >>> len(source_hash("equidocs.train"))
     16
     """
     digest = hashlib.sha256()
-    for path in sorted(PACKAGE_DIR.rglob("*.py")):
-        digest.update(path.relative_to(PACKAGE_DIR).as_posix().encode())
-        digest.update(path.read_bytes())
+    for name in dependencies(module):
+        digest.update(name.encode())
+        digest.update(_module_path(name).read_bytes())
     return digest.hexdigest()[:16]
 
 
@@ -53,13 +92,13 @@ def versions(device: str) -> dict[str, str]:
             "python": platform.python_version(), "device": device}
 
 
-def cache_key(name: str, config: dict[str, Any], device: str) -> str:
-    """Hex key for (experiment, config, source hash, versions, device).
+def cache_key(name: str, config: dict[str, Any], device: str, module: str = "equidocs") -> str:
+    """Hex key for (name, config, source hash of ``module`` and its imports, versions, device).
 
     >>> cache_key("x", {"a": 1}, "cpu") == cache_key("x", {"a": 1}, "cpu") != cache_key("x", {"a": 2}, "cpu")
     True
     """
-    payload = json.dumps({"name": name, "config": config, "source": source_hash(),
+    payload = json.dumps({"name": name, "config": config, "source": source_hash(module),
                           "versions": versions(device)}, sort_keys=True, default=str)
     return hashlib.sha256(payload.encode()).hexdigest()[:20]
 
@@ -83,6 +122,7 @@ def write_json_atomic(path: Path, data: Any) -> None:
     try:
         with os.fdopen(fd, "w") as handle:
             json.dump(data, handle, indent=1, sort_keys=False, allow_nan=False)
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600; results are served and shared
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

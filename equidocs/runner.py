@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -23,6 +24,21 @@ class Outcome:
     seconds: float
 
 
+def json_safe(value: Any) -> Any:
+    """The same structure with NaN and infinities replaced by None (JSON has no NaN).
+
+    >>> json_safe({"a": [1.0, float("nan")]})
+    {'a': [1.0, None]}
+    """
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    return value
+
+
 def run_experiment(name: str, profile: str = "quick", *, force: bool = False, device: str = "cpu",
                    workers: int | None = None) -> Outcome:
     """Return the experiment's record from the cache, running it first when stale or forced."""
@@ -32,7 +48,7 @@ def run_experiment(name: str, profile: str = "quick", *, force: bool = False, de
     start = time.perf_counter()
     cfg = module.Config.profile(profile)
     config = asdict(cfg)
-    key = cache.cache_key(name, config, device)
+    key = cache.cache_key(name, config, device, module.__name__)
     record = None if force else cache.load(name, key)
     if record is not None:
         return Outcome(name, record, True, time.perf_counter() - start)
@@ -42,10 +58,10 @@ def run_experiment(name: str, profile: str = "quick", *, force: bool = False, de
         raise RuntimeError(f"experiment {name!r} (profile {profile}) failed: {error}") from error
     record = {
         "experiment": name, "title": module.TITLE, "profile": profile, "key": key,
-        "config": config, "source_hash": cache.source_hash(), "versions": cache.versions(device),
+        "config": config, "source_hash": cache.source_hash(module.__name__), "versions": cache.versions(device),
         "wall_s": round(time.perf_counter() - start, 2),
         "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "result": result,
+        "result": json_safe(result),
     }
     cache.save(name, key, record)
     return Outcome(name, record, False, time.perf_counter() - start)

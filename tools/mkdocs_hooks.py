@@ -19,7 +19,7 @@ from pathlib import Path
 from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File, Files
 
-from equidocs import experiments
+from equidocs import cache, experiments
 from equidocs.runner import run_all
 
 log = logging.getLogger("mkdocs.hooks.equidocs")
@@ -29,6 +29,19 @@ MATHJAX = ROOT / "build" / "vendor" / "node_modules" / "mathjax" / "es5" / "tex-
 TOKEN = re.compile(r"\[\[([a-z_]+)\.([A-Za-z0-9_.\-]+)\]\]")
 FIGURE = re.compile(r"\[\[figure:([a-z_]+)\]\]")
 _records: dict[str, dict] = {}
+
+
+NOTEBOOK_MODULES = ("equidocs.train", "equidocs.equivariance", "equidocs.experiments.amnesia",
+                    "equidocs.params")
+
+
+def on_config(config):
+    # mkdocs-jupyter keys its cache on the notebook's bytes only; key it on the library too.
+    jupyter = config.plugins.get("mkdocs-jupyter")
+    if jupyter is not None:
+        key = "-".join(cache.source_hash(m)[:8] for m in NOTEBOOK_MODULES)
+        jupyter.config["cache_dir"] = str(ROOT / "build" / "cache" / "mkdocs-jupyter" / key)
+    return config
 
 
 def on_pre_build(config) -> None:

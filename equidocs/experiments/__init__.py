@@ -9,19 +9,19 @@ measurements, a ``numbers`` dict of display strings used by the pages, and a ``c
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
 from types import ModuleType
+
+from equidocs.experiments.common import RunContext  # noqa: F401  (re-exported for the runner)
 
 NAMES = (
     "parameter_counts",
+    "equivariance_error",
+    "sample_efficiency",
+    "amnesia",
+    "weights",
+    "resolution_scaling",
 )
 PROFILES = ("quick", "full")
-
-
-@dataclass(frozen=True)
-class RunContext:
-    device: str = "cpu"        # torch device for training
-    workers: int | None = None  # worker processes (None: one per core on a CPU)
 
 
 def get(name: str) -> ModuleType:

@@ -4,21 +4,30 @@ and number formatting for the pages."""
 from __future__ import annotations
 
 import math
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Sequence
 
 import numpy as np
 
 from equidocs import cache
-from equidocs.experiments import RunContext
 from equidocs.train import Job, TrainConfig, tune_lr
+
+@dataclass(frozen=True)
+class RunContext:
+    device: str = "cpu"        # torch device for training
+    workers: int | None = None  # worker processes (None: one per core on a CPU)
+
 
 # One hidden conv / locally-connected layer (8 channels, 5x5) with a global max-pooling head, and a
 # dense net with one hidden layer of 256 units: every kind fits its training set (capacity is not
 # what limits it), and all train in a few seconds on a CPU core.
 MODEL = {"depth": 1, "width": 8, "kernel_size": 5, "head": "max", "hidden": 256, "padding": "circular"}
-LR_GRID = (1e-3, 3e-3, 1e-2)
-TUNE_SEEDS = (0, 1)
+LR_GRID = (1e-3, 3e-3, 1e-2, 3e-2)
+TUNE_SEEDS = (0,)
+# Quick-profile budget: stop at a training loss of 0.05 (every training example fit with margin) or
+# after 1,000 Adam steps, whichever comes first.
+QUICK_TRAIN = TrainConfig(max_steps=1000, fit_loss=0.05)
+FULL_TRAIN = TrainConfig(max_steps=4000, fit_loss=0.01)
 
 
 def tuned_lrs(kinds: Sequence[str], data: dict, n_train: int, train: TrainConfig,
@@ -33,7 +42,7 @@ def tuned_lrs(kinds: Sequence[str], data: dict, n_train: int, train: TrainConfig
     for kind in kinds:
         config = {"kind": kind, "data": data, "n_train": n_train, "train": train.__dict__,
                   "model": model, "grid": LR_GRID, "seeds": TUNE_SEEDS}
-        key = cache.cache_key("lr_tuning", config, ctx.device)
+        key = cache.cache_key("lr_tuning", config, ctx.device, "equidocs.train")
         record = cache.load("lr_tuning", key)
         if record is None:
             template = Job(kind, data, n_train, seed=0, model=model, train=train)
@@ -95,31 +104,3 @@ def bootstrap_crossing(ns: Sequence[float], per_seed: np.ndarray, target: float,
         samples.append(ns[-1] * 2 if math.isnan(value) else value)
     lo, hi = np.percentile(samples, [2.5, 97.5])
     return point, float(lo), float(hi)
-
-
-def fmt_int(value: float) -> str:
-    """A count with thousands separators.
-
-    >>> fmt_int(1234567)
-    '1,234,567'
-    """
-    return f"{int(round(value)):,}"
-
-
-def fmt_pct(value: float) -> str:
-    """A share as a percentage with no decimals.
-
-    >>> fmt_pct(0.914)
-    '91%'
-    """
-    return f"{100 * value:.0f}%"
-
-
-def fmt_sci(value: float) -> str:
-    """A large count as a short power of ten in HTML, e.g. ``6.2 × 10<sup>14</sup>``.
-
-    >>> fmt_sci(619173667123200)
-    '6.2 × 10<sup>14</sup>'
-    """
-    exponent = int(math.floor(math.log10(value)))
-    return f"{value / 10 ** exponent:.1f} × 10<sup>{exponent}</sup>"

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import matplotlib.pyplot as plt
 
-from equidocs.experiments.common import fmt_int, fmt_sci
+from equidocs.experiments.formatting import fmt_int, fmt_sci
 from equidocs.params import (RESOLUTIONS, conv_layer_params, dense_layer_params, dense_unit_params,
                              local_layer_params)
 from equidocs.plotting import KIND_COLORS
@@ -31,7 +31,9 @@ class Config:
 
 
 def _slug(name: str) -> str:
-    return name.split()[0].lower().replace("4k", "k4")
+    """Short key of a named resolution: "mnist", "imagenet", "1mp", "12mp", "4k"."""
+    first, second = name.split()[:2]
+    return (first + ("mp" if second == "MP" else "")).lower()
 
 
 def run(cfg: Config, ctx) -> dict:

@@ -1,7 +1,9 @@
 // MathJax 3 configuration for pymdownx.arithmatex (generic mode); re-typeset on instant navigation.
 window.MathJax = {
-  tex: {inlineMath: [["\\(", "\\)"]], displayMath: [["\\[", "\\]"]], processEscapes: true, processEnvironments: true},
-  options: {ignoreHtmlClass: ".*|", processHtmlClass: "arithmatex"},
+  tex: {inlineMath: [["\\(", "\\)"], ["$", "$"]], displayMath: [["\\[", "\\]"], ["$$", "$$"]],
+        processEscapes: true, processEnvironments: true},
+  // Only Markdown math (arithmatex) and notebook Markdown cells are typeset; nothing else.
+  options: {ignoreHtmlClass: ".*|", processHtmlClass: "arithmatex|jp-RenderedMarkdown"},
   svg: {fontCache: "global"},
 };
 document$.subscribe(() => {

@@ -1,0 +1,141 @@
+"""Fixtures for the site tests: one strict build per session, served on 127.0.0.1, and the nav.
+
+``built_site`` runs ``mkdocs build --strict`` once into a temporary folder (a warning or an error
+fails every test that needs it, showing the warnings and the end of the build's output). ``site_url`` serves that folder
+with a threaded ``http.server`` on a free port. Tests that take a ``nav_page`` argument are
+parametrized over the pages of the ``nav`` in mkdocs.yml (read at collection, no build needed).
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+SCREENSHOTS = ROOT / "build" / "screenshots"
+
+
+class _TolerantLoader(yaml.SafeLoader):
+    """SafeLoader that maps unknown tags (``!!python/name:``, ``!ENV``, ...) to None."""
+
+
+_TolerantLoader.add_multi_constructor("", lambda loader, suffix, node: None)
+
+
+def mkdocs_config() -> dict:
+    return yaml.load((ROOT / "mkdocs.yml").read_text(encoding="utf-8"), Loader=_TolerantLoader)
+
+
+def _walk_nav(items) -> list[str]:
+    sources = []
+    for item in items or []:
+        value = next(iter(item.values())) if isinstance(item, dict) else item
+        if isinstance(value, list):
+            sources += _walk_nav(value)
+        elif isinstance(value, str) and "://" not in value:
+            sources.append(value)
+    return sources
+
+
+def page_path(src: str) -> str:
+    """The built file of a source page (``use_directory_urls``): a.md -> a/index.html."""
+    parent, _, name = src.rsplit(".", 1)[0].rpartition("/")
+    folder = f"{parent}/" if parent else ""
+    return f"{folder}index.html" if name in ("index", "README") else f"{folder}{name}/index.html"
+
+
+def nav_sources() -> list[str]:
+    """Source paths (relative to docs/) of every page in the nav of mkdocs.yml."""
+    return _walk_nav(mkdocs_config().get("nav"))
+
+
+@pytest.fixture(scope="session")
+def mkdocs_yml() -> dict:
+    """mkdocs.yml as a dict (unknown tags such as ``!!python/name:`` read as None)."""
+    return mkdocs_config()
+
+
+@pytest.fixture(scope="session")
+def nav_pages() -> dict[str, str]:
+    """{source page: its built file}, e.g. {"index.md": "index.html", "a/b.md": "a/b/index.html"}."""
+    return {src: page_path(src) for src in nav_sources()}
+
+
+def pytest_generate_tests(metafunc):
+    if "nav_page" in metafunc.fixturenames:
+        sources = nav_sources()
+        metafunc.parametrize("nav_page", [page_path(s) for s in sources], ids=sources)
+
+
+@pytest.fixture(scope="session")
+def built_site(tmp_path_factory) -> Path:
+    """The site, built once per session with ``mkdocs build --strict`` (cwd = repo root)."""
+    out = tmp_path_factory.mktemp("site")
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
+    start = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(out)],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    lines = proc.stdout.splitlines()
+    warnings = [line for line in lines if line.startswith(("WARNING", "ERROR"))]
+    if proc.returncode != 0 or warnings:
+        log = out.parent / "mkdocs-build.log"
+        log.write_text(proc.stdout, encoding="utf-8")
+        pytest.fail(f"`mkdocs build --strict` failed (exit {proc.returncode}); warnings and errors:\n"
+                    + "\n".join(warnings) + f"\n--- last 60 lines of the output (all of it: {log}) ---\n"
+                    + "\n".join(lines[-60:]), pytrace=False)
+    sys.__stdout__.write(f"\n[site] built in {time.perf_counter() - start:.0f} s into {out}\n")
+    return out
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format, *args):  # noqa: A002 (signature of the base class)
+        pass
+
+
+@pytest.fixture(scope="session")
+def site_url(built_site) -> str:
+    """Base URL (ending in /) of the built site served on 127.0.0.1 from a background thread."""
+    handler = functools.partial(_QuietHandler, directory=str(built_site))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, name="site-server", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def screenshot_dir(request) -> Path:
+    """build/screenshots/, emptied once per session; its path is printed in the terminal summary."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for old in SCREENSHOTS.glob("*.png"):
+        old.unlink()
+    request.config.stash[_SCREENSHOTS_KEY] = SCREENSHOTS
+    sys.__stdout__.write(f"\n[site] screenshots go to {SCREENSHOTS}\n")
+    return SCREENSHOTS
+
+
+_SCREENSHOTS_KEY = pytest.StashKey[Path]()
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    folder = config.stash.get(_SCREENSHOTS_KEY, None)
+    if folder is not None:
+        count = len(list(folder.glob("*.png")))
+        terminalreporter.write_sep("-", "site screenshots")
+        terminalreporter.write_line(f"{count} screenshots (light and dark) in {folder}")

@@ -1,0 +1,88 @@
+"""Experiment machinery: the growth-law fit, crossings, configs, and each experiment end to end at
+a tiny size (run -> JSON-serialisable result with numbers and caption -> figure)."""
+
+import json
+import math
+from dataclasses import asdict, replace
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+
+from equidocs import experiments
+from equidocs.experiments import RunContext
+from equidocs.experiments.common import bootstrap_crossing, crossing
+from equidocs.experiments.resolution_scaling import growth_laws
+from equidocs.plotting import theme
+from equidocs.train import TrainConfig
+
+
+def test_growth_laws_names_the_law_that_generated_the_data():
+    sides = [8, 10, 12, 14, 16]
+    power = growth_laws(sides, [3.0 * (s * s) ** 1.5 for s in sides])
+    assert power["better"] == "power law"
+    assert power["power"]["exponent"] == pytest.approx(1.5, abs=1e-9)
+    expo = growth_laws(sides, [2.0 * math.exp(0.7 * s) for s in sides])
+    assert expo["better"] == "exponential"
+    assert expo["exponential"]["exponent"] == pytest.approx(0.7, abs=1e-9)
+
+
+def test_crossing_interpolates_in_log_n_and_reports_never():
+    assert crossing([10, 1000], [0.0, 1.0], 0.5) == pytest.approx(100.0)
+    assert crossing([10, 100], [0.95, 0.99], 0.9) == 10
+    assert math.isnan(crossing([10, 100], [0.1, 0.2], 0.9))
+
+
+def test_bootstrap_interval_contains_the_point_estimate():
+    rng = np.random.default_rng(0)
+    acc = np.clip(np.array([[0.3, 0.6, 0.9, 0.97]]) + rng.normal(0, 0.03, (6, 4)), 0, 1)
+    point, lo, hi = bootstrap_crossing([8, 32, 128, 512], acc, 0.8, draws=200)
+    assert lo <= point <= hi
+
+
+@pytest.mark.parametrize("name", experiments.NAMES)
+def test_profiles_are_json_configs(name):
+    module = experiments.get(name)
+    for profile in experiments.PROFILES:
+        json.dumps(asdict(module.Config.profile(profile)))
+    assert module.TITLE
+
+
+def test_unknown_experiment_is_named():
+    with pytest.raises(ValueError, match="experiment 'nope': expected one of"):
+        experiments.get("nope")
+
+
+TINY_TRAIN = TrainConfig(max_steps=40, eval_every=10)
+TINY = {
+    "sample_efficiency": dict(tasks={"patterns": {"dataset": "patterns", "canvas": 8, "n_val": 16,
+                                                  "n_test": 16}}, ns=(8, 16), seeds=(0, 1),
+                              tune_n=8, train=TINY_TRAIN),
+    "amnesia": dict(task={"dataset": "patterns", "canvas": 10, "train_where": "top-left",
+                          "test_where": "anywhere", "n_val": 16, "n_test": 16},
+                    ns=(8,), seeds=(0, 1), draws=1, tune_n=8, train=TINY_TRAIN),
+    "weights": dict(task={"dataset": "patterns", "canvas": 10, "train_where": "top-left",
+                          "test_where": "anywhere", "n_val": 16, "n_test": 16},
+                    ns=(8,), seeds=(0, 1), tune_n=8, train=TINY_TRAIN),
+    "resolution_scaling": dict(canvases=(7, 8, 9), ladder=(4, 8), seeds=(0, 1), target=0.3,
+                               tune_canvas=8, tune_n=8, train=TINY_TRAIN, boot=20,
+                               task={"dataset": "patterns", "noise": 0.1, "n_val": 16, "n_test": 16}),
+    "equivariance_error": dict(canvas=8, shifts=(1, 2), inits=2, n_train=16, seeds=(0, 1),
+                               task={"dataset": "digits", "canvas": 10, "n_val": 16, "n_test": 16},
+                               train=TINY_TRAIN),
+    "parameter_counts": {},
+}
+
+
+@pytest.mark.parametrize("name", experiments.NAMES)
+def test_experiment_runs_end_to_end_at_a_tiny_size(name, tmp_path, monkeypatch):
+    monkeypatch.setenv("EQUIDOCS_CACHE", str(tmp_path))
+    module = experiments.get(name)
+    cfg = replace(module.Config.profile("quick"), **TINY[name])
+    result = module.run(cfg, RunContext(workers=1))
+    json.dumps(result, allow_nan=True)
+    assert result["numbers"] and all(isinstance(v, str) for v in result["numbers"].values())
+    assert result["caption"]
+    for scheme in ("light", "dark"):
+        with theme(scheme):
+            plt.close(module.figure(result))
