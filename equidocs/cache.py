@@ -9,14 +9,16 @@ file then ``os.replace``), and only after the run succeeded.
 from __future__ import annotations
 
 import ast
+import fcntl
 import hashlib
 import json
 import os
 import platform
 import tempfile
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import torch
 
@@ -70,11 +72,20 @@ def dependencies(module: str) -> tuple[str, ...]:
     return tuple(sorted(seen))
 
 
+def _result_source(module: str) -> bytes:
+    """The module's source without its ``figure`` function: drawing code does not change results."""
+    tree = ast.parse(_module_path(module).read_text())
+    tree.body = [n for n in tree.body if not (isinstance(n, ast.FunctionDef) and n.name == "figure")]
+    return ast.unparse(tree).encode()
+
+
 @lru_cache(maxsize=None)
-def source_hash(module: str = "equidocs") -> str:
+def source_hash(module: str = "equidocs", *, figures: bool = False) -> str:
     """SHA-256 (first 16 hex digits) of the source of ``module`` and all it imports from equidocs.
 
     A change to a file the module does not depend on leaves its hash, and so its cache, alone.
+    Experiments' ``figure`` functions count only with ``figures=True`` (figures are redrawn from
+    cached results when their code changes; results are not recomputed).
 
     >>> len(source_hash("equidocs.train"))
     16
@@ -82,7 +93,7 @@ def source_hash(module: str = "equidocs") -> str:
     digest = hashlib.sha256()
     for name in dependencies(module):
         digest.update(name.encode())
-        digest.update(_module_path(name).read_bytes())
+        digest.update(_module_path(name).read_bytes() if figures else _result_source(name))
     return digest.hexdigest()[:16]
 
 
@@ -113,6 +124,19 @@ def load(name: str, key: str) -> dict[str, Any] | None:
     if not path.exists():
         return None
     return json.loads(path.read_text())
+
+
+@contextmanager
+def lock(name: str, key: str) -> Iterator[None]:
+    """Hold an exclusive lock on (name, key) so that concurrent builds compute a result once."""
+    path = _path(name, key).with_suffix(".lock")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def write_json_atomic(path: Path, data: Any) -> None:

@@ -52,27 +52,33 @@ def run_experiment(name: str, profile: str = "quick", *, force: bool = False, de
     record = None if force else cache.load(name, key)
     if record is not None:
         return Outcome(name, record, True, time.perf_counter() - start)
-    try:
-        result = module.run(cfg, RunContext(device=device, workers=workers))
-    except Exception as error:
-        raise RuntimeError(f"experiment {name!r} (profile {profile}) failed: {error}") from error
-    record = {
-        "experiment": name, "title": module.TITLE, "profile": profile, "key": key,
-        "config": config, "source_hash": cache.source_hash(module.__name__), "versions": cache.versions(device),
-        "wall_s": round(time.perf_counter() - start, 2),
-        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "result": json_safe(result),
-    }
-    cache.save(name, key, record)
-    return Outcome(name, record, False, time.perf_counter() - start)
+    with cache.lock(name, key):  # another build computing the same result: wait, then reuse it
+        record = None if force else cache.load(name, key)
+        if record is not None:
+            return Outcome(name, record, True, time.perf_counter() - start)
+        try:
+            result = module.run(cfg, RunContext(device=device, workers=workers))
+        except Exception as error:
+            raise RuntimeError(f"experiment {name!r} (profile {profile}) failed: {error}") from error
+        record = {
+            "experiment": name, "title": module.TITLE, "profile": profile, "key": key,
+            "config": config, "source_hash": cache.source_hash(module.__name__), "versions": cache.versions(device),
+            "wall_s": round(time.perf_counter() - start, 2),
+            "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "result": json_safe(result),
+        }
+        cache.save(name, key, record)
+        return Outcome(name, record, False, time.perf_counter() - start)
 
 
 def export(record: dict[str, Any], out_dir: Path) -> list[Path]:
     """Write ``results/NAME.json`` and ``figures/NAME.svg`` / ``NAME-dark.svg`` under out_dir.
 
-    Files whose recorded key already matches are left alone, so a warm rebuild writes nothing.
+    Files whose recorded key (result key + figure code) already matches are left alone, so a warm
+    rebuild writes nothing, and a change to figure code alone redraws without retraining.
     """
-    name, key = record["experiment"], record["key"]
+    name = record["experiment"]
+    key = f"{record['key']}-{cache.source_hash(experiments.get(name).__name__, figures=True)}"
     result_path = out_dir / "results" / f"{name}.json"
     paths = [result_path] + [out_dir / "figures" / f"{name}{suffix}.svg" for suffix in ("", "-dark")]
     stamp = out_dir / "figures" / f".{name}.key"

@@ -225,9 +225,15 @@ def train_many(jobs: Sequence[Job], *, workers: int | None = None, device: str =
     bar = tqdm(total=len(jobs), desc=desc, disable=not sys.stderr.isatty(), leave=False)
     results: list[RunResult | None] = [None] * len(jobs)
     if workers == 1 or len(jobs) == 1:
-        for i, job in enumerate(jobs):
-            results[i] = train(job, device)
-            bar.update()
+        threads = torch.get_num_threads()
+        if device == "cpu":
+            torch.set_num_threads(1)  # small models: extra threads only spin and wait
+        try:
+            for i, job in enumerate(jobs):
+                results[i] = train(job, device)
+                bar.update()
+        finally:
+            torch.set_num_threads(threads)
     else:
         # Longest jobs first keeps both workers busy until the end.
         order = sorted(range(len(jobs)), key=lambda i: -_cost(jobs[i]))

@@ -1,9 +1,10 @@
 """Fixtures for the site tests: one strict build per session, served on 127.0.0.1, and the nav.
 
 ``built_site`` runs ``mkdocs build --strict`` once into a temporary folder (a warning or an error
-fails every test that needs it, showing the warnings and the end of the build's output). ``site_url`` serves that folder
-with a threaded ``http.server`` on a free port. Tests that take a ``nav_page`` argument are
-parametrized over the pages of the ``nav`` in mkdocs.yml (read at collection, no build needed).
+fails every test that needs it, showing the warnings and the end of the build's output).
+``site_url`` serves that folder with a threaded ``http.server`` on a free port. Tests that take a
+``nav_page`` argument are parametrized over the pages of the ``nav`` in mkdocs.yml (read at
+collection, no build needed).
 """
 
 from __future__ import annotations

@@ -24,6 +24,8 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background
 SCHEMES = {"light": "default", "dark": "slate"}  # prefers-color-scheme -> Material's scheme
 RAW_TEX = re.compile(r"\$[^$\n]{0,200}?\\[A-Za-z]+[^$\n]{0,200}?\$|\\\(.+?\\\)|\\\[.+?\\\]", re.S)
 TIMEOUT_MS = 20_000
+MATH_TYPESET = ("() => [...document.querySelectorAll('.arithmatex')]"
+                ".every(e => e.querySelector('mjx-container'))")
 COPY_BUTTON = "button.md-clipboard, button.md-code__button[data-md-type=copy]"  # Material < 9.7 / >= 9.7
 # Material's repository widget asks the GitHub API for stars/forks/release: answered locally here
 # (offline it would be a failed request); any other request off the test server is a failure.
@@ -66,7 +68,8 @@ def open_page(browser, url: str, scheme: str = "light", width: int = 1280,
 
     context.route(lambda u: urlsplit(u).netloc != server and not u.startswith(("data:", "blob:")), off_server)
     page = context.new_page()
-    page.on("console", lambda m: m.type == "error" and problems.append(f"console error: {m.text} {m.location['url']}"))
+    page.on("console", lambda m: m.type == "error"
+            and problems.append(f"console error: {m.text} ({m.location['url']})"))
     page.on("pageerror", lambda e: problems.append(f"uncaught exception: {e}"))
     page.on("requestfailed", lambda r: problems.append(f"request failed: {r.url} ({r.failure})"))
     page.on("response", lambda r: r.status >= 400 and problems.append(f"HTTP {r.status}: {r.url}"))
@@ -86,20 +89,22 @@ def test_page(browser, site_url, screenshot_dir, nav_page, scheme):
         for i in range(images.count()):
             if images.nth(i).is_visible():
                 images.nth(i).scroll_into_view_if_needed()
-        page.evaluate("() => document.querySelectorAll('img[loading=lazy]').forEach(i => i.loading = 'eager')")
+        page.evaluate("() => document.querySelectorAll('img[loading=lazy]')"
+                      ".forEach(i => i.loading = 'eager')")
         wait_for(page, failures, "images still loading", "() => [...document.images].every(i => i.complete)")
-        broken = page.evaluate("() => [...document.images].filter(i => !(i.naturalWidth > 0)).map(i => i.src)")
+        broken = page.evaluate("() => [...document.images].filter(i => !(i.naturalWidth > 0))"
+                               ".map(i => i.src)")
         failures += [f"image not loaded: {src}" for src in broken]
         other = "dark" if scheme == "light" else "light"
-        wrong = page.evaluate("s => [...document.images].filter(i => i.src.endsWith(s) && i.checkVisibility())"
-                              ".map(i => i.src)", f"#only-{other}")
+        wrong = page.evaluate("s => [...document.images]"
+                              ".filter(i => i.src.endsWith(s) && i.checkVisibility()).map(i => i.src)",
+                              f"#only-{other}")
         failures += [f"{other}-scheme figure shown in the {scheme} scheme: {src}" for src in wrong]
 
         # Math: every .arithmatex element typeset into an mjx-container, no TeX errors, no raw TeX.
         page.evaluate("() => window.MathJax && MathJax.startup && MathJax.startup.promise")  # typeset done
         if page.locator(".arithmatex").count():
-            wait_for(page, failures, "math (.arithmatex) not typeset by MathJax",
-                     "() => [...document.querySelectorAll('.arithmatex')].every(e => e.querySelector('mjx-container'))")
+            wait_for(page, failures, "math (.arithmatex) not typeset by MathJax", MATH_TYPESET)
             if page.locator("mjx-container [data-mml-node=merror]").count():
                 failures.append("TeX errors (mjx-container with an merror node)")
         text = page.evaluate("""() => { const c = document.querySelector('.md-content').cloneNode(true);
@@ -167,7 +172,8 @@ def test_palette_toggle_switches_light_and_dark(browser, site_url):
 def test_math_after_instant_navigation(browser, site_url, built_site, nav_pages, mkdocs_yml):
     """navigation.instant swaps pages without a reload: math must be typeset again (document$).
     Served at the deployed address, since Material only navigates instantly within site_url."""
-    with_math = [p for p in nav_pages.values() if 'class="arithmatex"' in (built_site / p).read_text(encoding="utf-8")]
+    with_math = [p for p in nav_pages.values()
+                 if 'class="arithmatex"' in (built_site / p).read_text(encoding="utf-8")]
     assert with_math, "no page of the nav has math"
     target = with_math[-1]
     start = next(p for p in nav_pages.values() if p != target)
@@ -175,14 +181,17 @@ def test_math_after_instant_navigation(browser, site_url, built_site, nav_pages,
     page, problems = open_page(browser, public + start.removesuffix("index.html"), public=(public, site_url))
     try:
         url = public + target.removesuffix("index.html")
-        found = page.evaluate("""u => { const a = [...document.querySelectorAll('a.md-nav__link')].find(a => a.href === u);
-            if (a) a.setAttribute('data-test-target', ''); window.__noReload = true; return !!a; }""", url)
+        found = page.evaluate("""u => {
+            const a = [...document.querySelectorAll('a.md-nav__link')].find(a => a.href === u);
+            if (a) a.setAttribute('data-test-target', '');
+            window.__noReload = true;  // survives an instant navigation, not a reload
+            return !!a; }""", url)
         assert found, f"no nav link to {url} on {start}"
         page.locator("a[data-test-target]").first.click()
         page.wait_for_url(url)
         assert page.evaluate("() => window.__noReload"), "the page was reloaded: instant navigation is off"
-        page.wait_for_function("() => document.querySelector('.arithmatex') && [...document.querySelectorAll"
-                               "('.arithmatex')].every(e => e.querySelector('mjx-container'))", timeout=10_000)
+        page.wait_for_selector(".arithmatex")
+        page.wait_for_function(MATH_TYPESET, timeout=10_000)
         assert not problems, "\n".join(problems)
     finally:
         page.context.close()

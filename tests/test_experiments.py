@@ -19,12 +19,14 @@ from equidocs.train import TrainConfig
 
 def test_growth_laws_names_the_law_that_generated_the_data():
     sides = [8, 10, 12, 14, 16]
-    power = growth_laws(sides, [3.0 * (s * s) ** 1.5 for s in sides])
-    assert power["better"] == "power law"
-    assert power["power"]["exponent"] == pytest.approx(1.5, abs=1e-9)
+    pixels = growth_laws(sides, [3.0 * (s * s) ** 1.5 for s in sides])
+    assert pixels["better"] == "power law in pixels"
+    assert pixels["laws"]["power law in pixels"]["exponent"] == pytest.approx(1.5, abs=1e-9)
+    positions = growth_laws(sides, [3.0 * ((s - 4) ** 2) ** 1.2 for s in sides])
+    assert positions["better"] == "power law in positions"
     expo = growth_laws(sides, [2.0 * math.exp(0.7 * s) for s in sides])
-    assert expo["better"] == "exponential"
-    assert expo["exponential"]["exponent"] == pytest.approx(0.7, abs=1e-9)
+    assert expo["better"] == "exponential in side length"
+    assert expo["laws"]["exponential in side length"]["exponent"] == pytest.approx(0.7, abs=1e-9)
 
 
 def test_crossing_interpolates_in_log_n_and_reports_never():

@@ -24,9 +24,9 @@ class RunContext:
 MODEL = {"depth": 1, "width": 8, "kernel_size": 5, "head": "max", "hidden": 256, "padding": "circular"}
 LR_GRID = (1e-3, 3e-3, 1e-2, 3e-2)
 TUNE_SEEDS = (0,)
-# Quick-profile budget: stop at a training loss of 0.05 (every training example fit with margin) or
-# after 1,000 Adam steps, whichever comes first.
-QUICK_TRAIN = TrainConfig(max_steps=1000, fit_loss=0.05)
+# Quick-profile budget: stop at a training loss of 0.05 (every training example fit with margin), at
+# a plateau (150 steps without a 1% better loss) or after 600 Adam steps, whichever comes first.
+QUICK_TRAIN = TrainConfig(max_steps=600, fit_loss=0.05, patience=150)
 FULL_TRAIN = TrainConfig(max_steps=4000, fit_loss=0.01)
 
 
@@ -43,11 +43,12 @@ def tuned_lrs(kinds: Sequence[str], data: dict, n_train: int, train: TrainConfig
         config = {"kind": kind, "data": data, "n_train": n_train, "train": train.__dict__,
                   "model": model, "grid": LR_GRID, "seeds": TUNE_SEEDS}
         key = cache.cache_key("lr_tuning", config, ctx.device, "equidocs.train")
-        record = cache.load("lr_tuning", key)
-        if record is None:
-            template = Job(kind, data, n_train, seed=0, model=model, train=train)
-            record = tune_lr(template, LR_GRID, TUNE_SEEDS, workers=ctx.workers, device=ctx.device)
-            cache.save("lr_tuning", key, record)
+        with cache.lock("lr_tuning", key):
+            record = cache.load("lr_tuning", key)
+            if record is None:
+                template = Job(kind, data, n_train, seed=0, model=model, train=train)
+                record = tune_lr(template, LR_GRID, TUNE_SEEDS, workers=ctx.workers, device=ctx.device)
+                cache.save("lr_tuning", key, record)
         out[kind] = record
     return out
 

@@ -124,15 +124,17 @@ def run(cfg: Config, ctx) -> dict:
 def figure(result: dict) -> plt.Figure:
     fig, (ax1, ax2, ax3) = plt.subplots(1, 3, figsize=(13, 4.0), gridspec_kw={"width_ratios": [1.3, 0.8, 1.3]})
     cmap = plt.get_cmap("tab10")
+    floor = 1e-9  # exact zeros are drawn here (a log axis has no zero)
     for i, (name, data) in enumerate(result["untrained"].items()):
-        mean = np.maximum(np.array(data["mean"]), 1e-8)
+        mean = np.maximum(np.array(data["mean"]), floor)
         ax1.errorbar(result["shifts"], mean, yerr=data["std"], fmt="o-", color=cmap(i), label=name,
                      capsize=2, markersize=4)
     ax1.set(yscale="log", xlabel="shift (pixels, diagonal)", ylabel="relative equivariance error",
             xticks=result["shifts"], title="untrained: error by design")
-    ax1.legend(fontsize=7)
+    ax1.text(result["shifts"][0], floor * 3, "exactly 0", fontsize=7, va="bottom")
+    ax1.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2)
     im = ax2.imshow(np.array(result["error_map"]), cmap="magma")
-    ax2.set_title("zero padding: error by position"), ax2.grid(False)
+    ax2.set_title("zero padding:\nerror by position"), ax2.grid(False)
     ax2.set_xticks([]), ax2.set_yticks([])
     fig.colorbar(im, ax=ax2, shrink=0.75)
     names = list(result["trained"])

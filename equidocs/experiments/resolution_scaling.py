@@ -3,10 +3,10 @@
 The glyph keeps its size while the canvas grows, so the task gets no harder for a translation-
 equivariant net, while a dense net sees ever more unrelated positions. For each size and model kind
 the training set doubles until the seed-mean test accuracy reaches the target; the crossing is
-interpolated in log N, with a bootstrap interval over seeds. Two growth laws are fitted to the same
-points: a power law in the number of pixels d (N = a d^b) and an exponential in the side length S
-(N = a e^(c S)). The better one is named by AIC, and by how well each, fitted without the largest
-canvas, predicts it.
+interpolated in log N, with a bootstrap interval over seeds. Three growth laws are fitted to the
+same points: power laws in the number of positions the glyph can take and in the number of pixels
+d (N = a d^b), and an exponential in the side length S (N = a e^(c S)). The best is named by AIC,
+and each is scored on predicting the largest canvas when fitted without it.
 """
 
 from __future__ import annotations
@@ -56,42 +56,56 @@ def _fit(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
     return float(a), float(b), float(((a + b * x - y) ** 2).sum())
 
 
-def growth_laws(sides: list[int], needed: list[float]) -> dict:
-    """Fit log N against log d (power law) and against S (exponential); compare on the same points.
+LAWS = {  # name -> (variable, transform of side length S): log N = a + b * x
+    "power law in positions": ("positions", lambda s: np.log((s - 4) ** 2)),
+    "power law in pixels": ("pixels", lambda s: np.log(s ** 2)),
+    "exponential in side length": ("side", lambda s: s),
+}
 
-    >>> g = growth_laws([8, 10, 12, 14], [64 * 1.0 * s ** 2 for s in (8, 10, 12, 14)])
-    >>> g["better"], round(g["power"]["exponent"], 2)
-    ('power law', 1.0)
+
+def growth_laws(sides: list[int], needed: list[float]) -> dict:
+    """Fit log N against log positions, log pixels (power laws) and S (exponential); compare by AIC.
+
+    Positions are the (S - 4)^2 places a 5x5 glyph fits; pixels are S^2. All three laws have two
+    parameters and are fitted to the same points, so AIC ranks them by residual; each is also
+    fitted without the largest canvas and scored on predicting it.
+
+    >>> g = growth_laws([8, 10, 12, 14], [3.0 * (s - 4) ** 2 for s in (8, 10, 12, 14)])
+    >>> g["better"], round(g["laws"]["power law in positions"]["exponent"], 2)
+    ('power law in positions', 1.0)
     """
     s = np.asarray(sides, float)
     logn = np.log(np.asarray(needed, float))
-    fits = {}
-    for law, x in (("power", 2 * np.log(s)), ("exponential", s)):
+    laws = {}
+    for law, (_, transform) in LAWS.items():
+        x = transform(s)
         a, b, rss = _fit(x, logn)
         held_a, held_b, _ = _fit(x[:-1], logn[:-1]) if len(s) > 3 else (a, b, rss)
-        fits[law] = {"exponent": b, "intercept": a, "rss": rss,
+        laws[law] = {"exponent": b, "intercept": a, "rss": rss,
                      "aic": len(s) * math.log(max(rss, 1e-12) / len(s)) + 4,
                      "held_out_log_error": float(abs(held_a + held_b * x[-1] - logn[-1]))}
-    better = "power law" if fits["power"]["aic"] <= fits["exponential"]["aic"] else "exponential"
-    return {**fits, "better": better}
+    better = min(laws, key=lambda law: laws[law]["aic"])
+    return {"laws": laws, "better": better}
 
 
 def verdict(kinds: dict) -> str:
-    """One sentence, computed from the fits: which growth law the data favour for each kind.
+    """One sentence per kind, computed from the fits: does a power law or an exponential win?
 
-    >>> verdict({"dense": {"laws": {"better": "power law", "power": {"exponent": 1.2}}}})
-    'dense: a power law, N ∝ d^1.20, fits better than an exponential in side length.'
+    >>> fit = {"better": "power law in positions", "laws": {"power law in positions": {"exponent": 1.2}}}
+    >>> verdict({"dense": {"fit": fit}})
+    'dense: polynomial (the power law in positions, exponent 1.20, fits best; the exponential does not).'
     """
     parts = []
     for kind, data in kinds.items():
-        laws = data.get("laws")
-        if not laws:
-            parts.append(f"{kind}: too few sizes reached the target to fit a law.")
-        elif laws["better"] == "power law":
-            parts.append(f"{kind}: a power law, N ∝ d^{laws['power']['exponent']:.2f}, fits better "
-                         f"than an exponential in side length.")
+        fit = data.get("fit")
+        if not fit:
+            parts.append(f"{kind}: {data.get('note', 'too few sizes reached the target to fit a law')}.")
+        elif fit["better"].startswith("power"):
+            law = fit["laws"][fit["better"]]
+            parts.append(f"{kind}: polynomial (the {fit['better']}, exponent {law['exponent']:.2f}, fits "
+                         f"best; the exponential does not).")
         else:
-            parts.append(f"{kind}: an exponential in side length fits better than a power law.")
+            parts.append(f"{kind}: exponential (an exponential in side length fits best).")
     return " ".join(parts)
 
 
@@ -116,6 +130,29 @@ def _ladder(cfg: Config, ctx, lrs: dict) -> dict:
     return acc
 
 
+def _fit_with_intervals(rows: list[dict], cfg: Config, rng) -> tuple[dict | None, str]:
+    """Fit the laws to the uncensored sizes, with bootstrap intervals (resampling seeds)."""
+    usable = [r for r in rows if r["censored"] is None]
+    if len(usable) < 3:
+        if all(r["censored"] == "below" for r in rows):
+            return None, (f"reached the target with the smallest training set tried "
+                          f"({rows[0]['ns'][0]} examples) at every size, so there is no growth to fit")
+        return None, "too few sizes reached the target inside the ladder to fit a law"
+    sides = [r["side"] for r in usable]
+    fit = growth_laws(sides, [r["needed"] for r in usable])
+    draws = {law: [] for law in LAWS}
+    for _ in range(cfg.boot):
+        pick = rng.integers(0, len(cfg.seeds), len(cfg.seeds))
+        needed = [crossing(r["ns"], np.array(r["acc"])[pick].mean(0), cfg.target) for r in usable]
+        if all(np.isfinite(needed)):
+            for law, value in growth_laws(sides, needed)["laws"].items():
+                draws[law].append(value["exponent"])
+    for law in LAWS:
+        fit["laws"][law]["ci"] = [float(v) for v in np.percentile(draws[law], [2.5, 97.5])]
+    fit["sides"] = sides
+    return fit, ""
+
+
 def run(cfg: Config, ctx) -> dict:
     tune_task = {**cfg.task, "canvas": cfg.tune_canvas}
     tuned = {k: tuned_lrs([k], tune_task, cfg.tune_n, cfg.train, ctx, cfg.model)[k] for k in cfg.kinds}
@@ -127,7 +164,7 @@ def run(cfg: Config, ctx) -> dict:
                           "n_sizes": str(len(cfg.canvases)), "ladder_max": fmt_int(cfg.ladder[-1]),
                           "ladder_min": fmt_int(cfg.ladder[0])}
     for kind in cfg.kinds:
-        rows, boot = [], []
+        rows = []
         for side in cfg.canvases:
             rungs = ladders[(kind, side)]
             ns = [r["n"] for r in rungs]
@@ -137,73 +174,69 @@ def run(cfg: Config, ctx) -> dict:
                          "ns": ns, "acc": per_seed.tolist(), "needed": point, "ci": [lo, hi],
                          "censored": "below" if point == ns[0] else ("above" if math.isnan(point) else None),
                          "hit_budget": sum(r["hit_budget"] for r in rungs), "params": rungs[0]["params"]})
-            boot.append(per_seed)
-        finite = [r for r in rows if np.isfinite(r["needed"])]
-        laws = growth_laws([r["side"] for r in finite], [r["needed"] for r in finite]) if len(finite) >= 3 else None
-        if laws:  # bootstrap over seeds: refit the laws on resampled crossings
-            draws = {"power": [], "exponential": []}
-            for _ in range(cfg.boot):
-                pick = rng.integers(0, len(cfg.seeds), len(cfg.seeds))
-                needed = [crossing(r["ns"], np.array(r["acc"])[pick].mean(0), cfg.target) for r in finite]
-                if all(np.isfinite(needed)):
-                    g = growth_laws([r["side"] for r in finite], needed)
-                    draws["power"].append(g["power"]["exponent"])
-                    draws["exponential"].append(g["exponential"]["exponent"])
-            for law in draws:
-                laws[law]["ci"] = [float(v) for v in np.percentile(draws[law], [2.5, 97.5])]
-            numbers[f"{kind}.power_exponent"] = f"{laws['power']['exponent']:.2f}"
-            numbers[f"{kind}.power_ci"] = "{:.2f} to {:.2f}".format(*laws["power"]["ci"])
-            numbers[f"{kind}.exp_rate"] = f"{laws['exponential']['exponent']:.2f}"
-            numbers[f"{kind}.better"] = laws["better"]
-            numbers[f"{kind}.aic_gap"] = f"{abs(laws['power']['aic'] - laws['exponential']['aic']):.1f}"
+        fit, note = _fit_with_intervals(rows, cfg, rng)
+        if fit:
+            for law, key in (("power law in positions", "positions"), ("power law in pixels", "pixels"),
+                             ("exponential in side length", "side")):
+                numbers[f"{kind}.{key}_exponent"] = f"{fit['laws'][law]['exponent']:.2f}"
+                numbers[f"{kind}.{key}_ci"] = "{:.2f} to {:.2f}".format(*fit["laws"][law]["ci"])
+            numbers[f"{kind}.better"] = fit["better"]
         for label, r in (("first", rows[0]), ("last", rows[-1])):
             numbers[f"{kind}.needed_{label}"] = (
-                fmt_int(r["needed"]) if np.isfinite(r["needed"]) else f"more than {fmt_int(cfg.ladder[-1])}")
+                ("at most " if r["censored"] == "below" else "") + fmt_int(r["needed"])
+                if np.isfinite(r["needed"]) else f"more than {fmt_int(cfg.ladder[-1])}")
         numbers[f"{kind}.lr"] = f"{lrs[kind]:g}"
-        kinds[kind] = {"rows": rows, "laws": laws, "lr": lrs[kind], "lr_table": tuned[kind]["table"],
-                       "theory": THEORY[kind]}
+        numbers[f"{kind}.summary"] = note or (
+            f"needs N ∝ positions^{fit['laws']['power law in positions']['exponent']:.2f} examples")
+        kinds[kind] = {"rows": rows, "fit": fit, "note": note, "lr": lrs[kind],
+                       "lr_table": tuned[kind]["table"], "theory": THEORY[kind]}
     first, last = cfg.canvases[0], cfg.canvases[-1]
     for kind in ("local", "dense"):
-        a, b = kinds[kind]["rows"][-1]["needed"], kinds["conv"]["rows"][-1]["needed"]
-        numbers[f"{kind}.over_conv_largest"] = fmt_int(a / b) if np.isfinite(a) else "n/a"
+        a, conv = kinds[kind]["rows"][-1]["needed"], kinds["conv"]["rows"][-1]
+        at_least = "at least " if conv["censored"] == "below" else ""
+        numbers[f"{kind}.over_conv_largest"] = (at_least + fmt_int(a / conv["needed"])
+                                                if np.isfinite(a) else "n/a")
     numbers["verdict"] = verdict(kinds)
     numbers.update({"first": str(first), "last": str(last), "pixels_first": str(first * first),
                     "pixels_last": str(last * last)})
     return {"kinds": kinds, "target": cfg.target, "numbers": numbers, "caption": (
         f"Training examples needed to reach {cfg.target:.0%} test accuracy vs canvas size (5×5 glyph, "
         f"4 classes). Points: crossing of the {len(cfg.seeds)}-seed mean curve, interpolated in log N; "
-        f"bars: 95% bootstrap interval over seeds. Left: against pixels d (log-log), with the fitted "
-        f"power law and the theory slopes d and d² for reference; right: against side length "
-        f"(semi-log), where an exponential would be a straight line.")}
+        f"bars: 95% bootstrap interval over seeds; a downward triangle means the smallest training set "
+        f"tried already reached the target. Left: against the number of positions the glyph can take "
+        f"(log-log), with the fitted power law and reference slopes 1 and 2; right: against side "
+        f"length (semi-log), where an exponential would be a straight line.")}
 
 
 def figure(result: dict) -> plt.Figure:
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10.5, 4.2))
     for kind, data in result["kinds"].items():
-        rows = [r for r in data["rows"] if np.isfinite(r["needed"])]
-        side = np.array([r["side"] for r in rows], float)
-        needed = np.array([r["needed"] for r in rows])
-        err = np.abs(np.array([r["ci"] for r in rows]).T - needed)
+        rows = [r for r in data["rows"] if r["needed"] is not None and np.isfinite(r["needed"])]
         color = KIND_COLORS[kind]
-        for ax, x in ((ax1, side ** 2), (ax2, side)):
-            ax.errorbar(x, needed, yerr=err, fmt="o", color=color, capsize=3, label=KIND_LABELS[kind])
-        laws = data["laws"]
-        if laws:
-            grid = np.linspace(side.min(), side.max(), 50)
-            p, e = laws["power"], laws["exponential"]
-            ax1.plot(grid ** 2, np.exp(p["intercept"] + p["exponent"] * 2 * np.log(grid)), "-", color=color,
-                     lw=1, label=f"fit: N ∝ d^{p['exponent']:.2f} ({laws['better']} wins)")
+        for row in rows:
+            marker = "v" if row["censored"] == "below" else "o"
+            err = np.abs(np.array(row["ci"])[:, None] - row["needed"])
+            for ax, x in ((ax1, row["positions"]), (ax2, row["side"])):
+                ax.errorbar([x], [row["needed"]], yerr=err, fmt=marker, color=color, capsize=3)
+        ax1.plot([], [], "o", color=color, label=KIND_LABELS[kind])
+        fit = data["fit"]
+        if fit:
+            grid = np.linspace(min(fit["sides"]), max(fit["sides"]), 50)
+            p = fit["laws"]["power law in positions"]
+            e = fit["laws"]["exponential in side length"]
+            ax1.plot((grid - 4) ** 2, np.exp(p["intercept"] + p["exponent"] * np.log((grid - 4) ** 2)),
+                     "-", color=color, lw=1, label=f"fit: N ∝ positions^{p['exponent']:.2f}")
             ax2.plot(grid, np.exp(e["intercept"] + e["exponent"] * grid), "-", color=color, lw=1)
-    anchor = result["kinds"]["dense"]["rows"][0]
-    d0, n0 = anchor["side"] ** 2, anchor["needed"]
-    d = np.array([d0, max(r["side"] for r in result["kinds"]["dense"]["rows"]) ** 2], float)
-    if np.isfinite(n0):
+    rows = result["kinds"]["dense"]["rows"]
+    p0, n0 = rows[0]["positions"], rows[0]["needed"]
+    if n0 is not None and np.isfinite(n0):
+        p = np.array([p0, rows[-1]["positions"]], float)
         for slope, style in ((1, ":"), (2, "-.")):
-            ax1.plot(d, n0 * (d / d0) ** slope, style, color="gray", lw=1, label=f"theory slope d^{slope}")
-    ax1.set(xscale="log", yscale="log", xlabel="pixels d = S²", ylabel=f"examples to reach {result['target']:.0%}")
-    ax2.set(yscale="log", xlabel="canvas side S (pixels)", ylabel=f"examples to reach {result['target']:.0%}")
+            ax1.plot(p, n0 * (p / p0) ** slope, style, color="gray", lw=1, label=f"slope {slope}")
+    target = f"examples to reach {result['target']:.0%}"
+    ax1.set(xscale="log", yscale="log", xlabel="positions the glyph can take", ylabel=target,
+            title="power law? (straight here)")
+    ax2.set(yscale="log", xlabel="canvas side S (pixels)", ylabel=target, title="exponential? (straight here)")
     ax1.legend(fontsize=7, loc="upper left")
-    ax1.set_title("power law? (straight here)")
-    ax2.set_title("exponential? (straight here)")
     fig.tight_layout()
     return fig

@@ -89,6 +89,10 @@ def run(cfg: Config, ctx) -> dict:
                 fmt_int(point) if np.isfinite(point) else f"more than {fmt_int(max(cfg.ns))}")
             numbers[f"{task_name}.{slug}.hit_budget"] = f"{arms[arm]['hit_budget']} of {len(mine)}"
         numbers[f"{task_name}.canvas"] = str(task["canvas"])
+        if {"conv", "local", "dense"} <= set(arms):  # points of accuracy, averaged over the sizes
+            mean = {arm: np.mean(arms[arm]["mean"]) for arm in ("conv", "local", "dense")}
+            numbers[f"{task_name}.sharing_gain"] = f"{100 * (mean['conv'] - mean['local']):+.0f}"
+            numbers[f"{task_name}.locality_gain"] = f"{100 * (mean['local'] - mean['dense']):+.0f}"
         out["tasks"][task_name] = {"spec": task, "ns": list(cfg.ns), "arms": arms}
     out["numbers"] = numbers
     out["caption"] = (
@@ -108,13 +112,16 @@ def figure(result: dict) -> plt.Figure:
         for arm, data in task["arms"].items():
             kind, _, perm = arm.partition("+")
             mean, std = np.array(data["mean"]), np.array(data["std"])
-            label = f"{KIND_LABELS[kind]}, {data['params']:,} params" if not perm else f"{kind}, pixels shuffled"
+            label = f"{KIND_LABELS[kind]}" if not perm else f"{kind}, pixels shuffled"
             ax.plot(ns, mean, "o-" if not perm else "s--", color=KIND_COLORS[kind], label=label,
                     alpha=1.0 if not perm else 0.75, markersize=4)
             ax.fill_between(ns, mean - std, mean + std, color=KIND_COLORS[kind], alpha=0.15, lw=0)
         ax.set(xscale="log", ylim=(0, 1.02), xlabel="training examples",
                ylabel="test accuracy", title=f"{name} on a {task['spec']['canvas']}×{task['spec']['canvas']} canvas")
+        params = ", ".join(f"{arm} {data['params']:,}" for arm, data in task["arms"].items() if "+" not in arm)
+        ax.text(0.02, 0.02, f"parameters: {params}", transform=ax.transAxes, fontsize=7)
         ax.set_xticks(ns, [str(n) for n in ns])
-    axes[0][0].legend(fontsize=7.5, loc="lower right")
-    fig.tight_layout()
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.tight_layout(rect=(0, 0.14, 1, 1))
+    fig.legend(handles, labels, fontsize=8, loc="lower center", ncol=3)
     return fig

@@ -1,9 +1,11 @@
 """What the weights learned: the security-guard picture drawn from real trained weights.
 
-Glyphs appear only in the top-left quadrant during training. For the dense net, the change of each
+Glyphs appear only in the top-left quadrant during training, on a clean (noise-free) canvas, so a
+pixel outside that corner is always zero in training. For the dense net, the change of each
 first-layer weight from its initial value is shown as an image: the net only "hired guards" for the
 pixels it was shown. For the locally-connected net, the change of each position's filter; for the
-conv net, its shared kernels, which apply everywhere.
+conv net, its shared kernels, which apply everywhere. (With pixel noise, Adam's per-weight step
+sizes also move the weights of never-lit pixels, by following the noise: see the caption.)
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from dataclasses import dataclass, field
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from matplotlib.patches import Rectangle
 
 from equidocs.data import region
 from equidocs.experiments.common import FULL_TRAIN, MODEL, QUICK_TRAIN, mean_std, tuned_lrs
@@ -28,9 +31,9 @@ UNITS_SHOWN = 3
 @dataclass(frozen=True)
 class Config:
     task: dict = field(default_factory=lambda: {
-        "dataset": "patterns", "canvas": 16, "noise": 0.1, "train_where": "top-left",
+        "dataset": "patterns", "canvas": 16, "noise": 0.0, "train_where": "top-left",
         "test_where": "anywhere", "n_val": 400, "n_test": 1000})
-    ns: tuple = (16, 128, 1024)
+    ns: tuple = (16, 128, 512)
     seeds: tuple = (0, 1, 2, 3, 4)
     tune_n: int = 256
     train: TrainConfig = QUICK_TRAIN
@@ -86,7 +89,9 @@ def run(cfg: Config, ctx) -> dict:
     runs = train_many(jobs, workers=ctx.workers, device=ctx.device, desc="weights")
     by = {(r.kind, r.n_train, r.seed): r for r in runs}
     s0 = cfg.seeds[0]
-    result = {"ns": list(cfg.ns), "canvas": cfg.task["canvas"], "lrs": lrs, "by_n": {}}
+    area = region(cfg.task["train_where"], cfg.task["canvas"], 5)
+    result = {"ns": list(cfg.ns), "canvas": cfg.task["canvas"], "lrs": lrs, "by_n": {},
+              "footprint": [area.top, area.left, area.height + 4, area.width + 4]}
     numbers = {"seeds": str(len(cfg.seeds))}
     for n in cfg.ns:
         entry = {"conv_kernels": by[("conv", n, s0)].probe["kernels"]}
@@ -105,8 +110,8 @@ def run(cfg: Config, ctx) -> dict:
         f"over the hidden units (one pixel = one weight per unit), and the {UNITS_SHOWN} units that "
         f"moved most, for the seed-{s0} model at each training-set size. Middle column: the same for "
         f"each position of the locally-connected layer. Right: the conv net's {MODEL['width']} shared "
-        f"5×5 kernels. Training glyphs appeared only in the top-left quadrant (dashed). Shares inside "
-        f"the trained area are means over {len(cfg.seeds)} seeds.")
+        f"5×5 kernels. Training glyphs appeared only in the top-left quadrant, on a noise-free canvas. "
+        f"Shares of the weight change inside the trained area are means over {len(cfg.seeds)} seeds.")
     return result
 
 
@@ -124,9 +129,17 @@ def figure(result: dict) -> plt.Figure:
             cmap = "magma" if "rms" in title or "position" in title else "RdBu_r"
             lim = np.abs(img).max() or 1.0
             ax.imshow(img, cmap=cmap, vmin=0 if cmap == "magma" else -lim, vmax=lim)
+            top, left, height, width = result["footprint"]
+            ax.add_patch(Rectangle((left - 0.5, top - 0.5), width, height, fill=False,
+                                   ec=KIND_COLORS["conv"], lw=1.2, ls="--"))
             ax.set_title(f"{title}\nn={n}", fontsize=8, color=KIND_COLORS[kind])
-        kernels = np.array(entry["conv_kernels"])
-        montage = np.concatenate([np.pad(k, 1, constant_values=np.nan) for k in kernels], axis=1)
+        kernels = [np.pad(k, 1, constant_values=np.nan) for k in np.array(entry["conv_kernels"])]
+        half = (len(kernels) + 1) // 2
+        rows = [np.concatenate(kernels[:half], axis=1), np.concatenate(kernels[half:], axis=1)]
+        if rows[1].shape != rows[0].shape:
+            rows[1] = np.pad(rows[1], ((0, 0), (0, rows[0].shape[1] - rows[1].shape[1])),
+                             constant_values=np.nan)
+        montage = np.concatenate(rows, axis=0)
         lim = np.nanmax(np.abs(montage))
         axes[i][-1].imshow(montage, cmap="RdBu_r", vmin=-lim, vmax=lim)
         axes[i][-1].set_title(f"conv kernels (shared)\nn={n}", fontsize=8, color=KIND_COLORS["conv"])

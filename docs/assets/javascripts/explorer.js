@@ -264,13 +264,21 @@
       for (let j = 0; j < unitsShown; j++) tiles.push(tile(`unit-${j}`, `unit ${j + 1}: \u0394w`));
       const bars = {energy: h("canvas", {class: "eqx-colorbar", "aria-hidden": "true"}),
                     units: h("canvas", {class: "eqx-colorbar", "aria-hidden": "true"})};
-      // Outline the pixels that training glyphs covered (the same task as the amnesia experiment).
-      const sameTask = W.canvas === C;
+      // The pixels that training glyphs covered: the weights result's footprint [top, left, height,
+      // width] when it has one, else the amnesia experiment's (same canvas, same training corner).
+      const fp = Array.isArray(W.footprint) && W.footprint.length === 4
+        ? {top: W.footprint[0], left: W.footprint[1], height: W.footprint[2], width: W.footprint[3]}
+        : W.canvas === C
+          ? {top: region.top, left: region.left, height: region.height + GLYPH - 1, width: region.width + GLYPH - 1}
+          : null;
+      const noise = weightsRecord.config?.task?.noise;
+      const noiseText = noise === 0 ? " Its training canvases were noise-free, so a pixel outside the trained "
+        + "area was always zero in training." : "";
       weights = h("div", {class: "eqx-weights"},
         h("p", {class: "eqx-weights__title"},
           h("strong", {text: "The dense net's guards. "}),
           "How far each first-layer weight of the seed-0 dense net moved from its initial value ",
-          "during training: one pixel per input weight. Drag the slider to add training data."),
+          "during training: one pixel per input weight. Drag the slider to add training data.", noiseText),
         h("label", {class: "eqx-control", for: `${id}-w`}, "Training examples ", slider, " ", out),
         h("div", {class: "eqx-tiles"}, tiles.map((t) => t.figure)),
         h("div", {class: "eqx-legends"},
@@ -278,7 +286,7 @@
           h("span", {class: "eqx-legend"}, `\u0394w \u2212${unitMax.toPrecision(2)} `, bars.units,
             ` +${unitMax.toPrecision(2)}`),
           h("span", {class: "eqx-legend"}, "colour scales shared by every N",
-            sameTask ? "; dashed: pixels that training glyphs covered" : "")),
+            fp ? "; dashed: pixels that training glyphs covered" : "")),
         share);
       slider.addEventListener("input", () => { state.wi = Number(slider.value); drawWeights(); });
 
@@ -305,10 +313,7 @@
               ctx.fillRect(c * scale, r * scale, scale, scale);
             }
           }
-          if (sameTask) {
-            outline(ctx, scale, region.left, region.top, region.width + GLYPH - 1, region.height + GLYPH - 1,
-                    panel === "energy" ? "#ffffff" : colors.fg);
-          }
+          if (fp) outline(ctx, scale, fp.left, fp.top, fp.width, fp.height, panel === "energy" ? "#ffffff" : colors.fg);
           t.canvas.dataset.n = n;
           t.canvas.setAttribute("aria-label", `${panel === "energy" ? "RMS weight change over all units"
             : `Weight change of the unit ${panel.slice(5) * 1 + 1} that moved most`}, dense net trained on ${n} examples`);
