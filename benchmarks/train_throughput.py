@@ -30,6 +30,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from equidocs.data_specs import make_splits
 from equidocs.experiments.common import MODEL
 from equidocs.models import make_model
+from equidocs import train as train_mod
 from equidocs.train import Job, TrainConfig, train, train_many
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -168,6 +169,24 @@ def numbers(result) -> dict:
     return {k: v for k, v in result.to_dict().items() if k != "wall_s"}
 
 
+def makespan(costs: list[float], order: list[int], workers: int = 2) -> float:
+    """Finish time when jobs start in ``order``, each on the first worker to become free."""
+    free = [0.0] * workers
+    for i in order:
+        free[free.index(min(free))] += costs[i]
+    return max(free)
+
+
+def schedule_bounds(jobs: list[Job], costs: list[float]) -> dict:
+    """Best speed-ups two workers could reach on these jobs (measured one-job times, no overheads):
+    in train_many's order (its cost estimate, largest first) and in the ideal longest-first order."""
+    estimate = getattr(train_mod, "_cost", lambda job: 0.0)
+    library = sorted(range(len(jobs)), key=lambda i: -estimate(jobs[i]))
+    ideal = sorted(range(len(jobs)), key=lambda i: -costs[i])
+    return {"bound_library_order": sum(costs) / makespan(costs, library),
+            "bound_ideal_order": sum(costs) / makespan(costs, ideal)}
+
+
 def parallel_speedup(n_jobs: int) -> dict:
     """Wall time of train_many(workers=2) vs a one-at-a-time loop (1 thread, then 2 threads)."""
     pool = [(kind, canvas, n) for n in (64, 256) for canvas in CANVASES for kind in KINDS]
@@ -201,6 +220,8 @@ def parallel_speedup(n_jobs: int) -> dict:
     out["serial_2threads_jobs_done"] = len(serial2)
     out["serial_2threads_equal"] = [numbers(r) for r in serial2] == [numbers(r) for r in serial[:len(serial2)]]
     out["steps"] = [r.steps for r in serial]
+    out["job_wall_s"] = [r.wall_s for r in serial]
+    out.update(schedule_bounds(jobs, out["job_wall_s"]))
     out["speedup_vs_1thread"] = out["serial_1thread_s"] / out["parallel_s"]
     out["speedup_vs_2threads"] = out["serial_2threads_s"] / out["parallel_s"]  # a lower bound if cut
     out["load_after"] = load()
@@ -297,6 +318,9 @@ def main() -> None:
     print(f"  speed-up {par['speedup_vs_1thread']:.2f}x vs the 1-thread loop (target >= "
           f"{TARGETS['parallel']}x: {'met' if par['met'] else 'MISSED'}), "
           f"{'>= ' if cut else ''}{par['speedup_vs_2threads']:.2f}x vs the 2-thread loop")
+    print(f"  the most 2 workers could give on these jobs (their 1-thread times, no overheads): "
+          f"{par['bound_library_order']:.2f}x in train_many's order, {par['bound_ideal_order']:.2f}x "
+          f"longest-first")
 
     stop = stopping_vs_budget(p["stop_ns"], p["stop_seeds"])
     report["stopping"] = stop

@@ -14,6 +14,7 @@ import matplotlib.pyplot as plt
 from equidocs import cache, experiments
 from equidocs.experiments import PROFILES, RunContext
 from equidocs.plotting import theme
+from equidocs.train import single_thread
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,8 @@ def run_experiment(name: str, profile: str = "quick", *, force: bool = False, de
         if record is not None:
             return Outcome(name, record, True, time.perf_counter() - start)
         try:
-            result = module.run(cfg, RunContext(device=device, workers=workers))
+            with single_thread(device == "cpu"):  # the main process only coordinates and probes
+                result = module.run(cfg, RunContext(device=device, workers=workers))
         except Exception as error:
             raise RuntimeError(f"experiment {name!r} (profile {profile}) failed: {error}") from error
         record = {

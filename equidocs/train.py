@@ -14,9 +14,10 @@ import os
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from multiprocessing import get_all_start_methods, get_context
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -179,6 +180,23 @@ def train(job: Job, device: str = "cpu", splits: Splits | None = None) -> RunRes
     )
 
 
+@contextmanager
+def single_thread(active: bool = True) -> Iterator[None]:
+    """Run torch on one CPU thread inside the block: for small models, extra threads only spin.
+
+    >>> with single_thread():
+    ...     torch.get_num_threads()
+    1
+    """
+    threads = torch.get_num_threads()
+    if active:
+        torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
 def _context():
     # fork: workers start at once and scripts need no `if __name__ == "__main__"` guard; each worker
     # runs single-threaded, so the parent's thread pool is never used after the fork.
@@ -225,15 +243,10 @@ def train_many(jobs: Sequence[Job], *, workers: int | None = None, device: str =
     bar = tqdm(total=len(jobs), desc=desc, disable=not sys.stderr.isatty(), leave=False)
     results: list[RunResult | None] = [None] * len(jobs)
     if workers == 1 or len(jobs) == 1:
-        threads = torch.get_num_threads()
-        if device == "cpu":
-            torch.set_num_threads(1)  # small models: extra threads only spin and wait
-        try:
+        with single_thread(device == "cpu"):
             for i, job in enumerate(jobs):
                 results[i] = train(job, device)
                 bar.update()
-        finally:
-            torch.set_num_threads(threads)
     else:
         # Longest jobs first keeps both workers busy until the end.
         order = sorted(range(len(jobs)), key=lambda i: -_cost(jobs[i]))

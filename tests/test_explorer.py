@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -27,6 +28,9 @@ ROOT = ".equidocs-explorer"
 TIMEOUT_MS = 20_000
 GLYPH = 5
 NUMBER = re.compile(r"^[01]\.\d{3}$")
+# Material's repository widget asks the GitHub API for stars/forks/release: answered locally here
+# (offline it would be a failed request); any other request off the test server is a problem.
+GITHUB_API = {"/releases/latest": {"tag_name": "v0.1.0"}, "": {"stargazers_count": 0, "forks_count": 0}}
 
 
 # --- fixtures and helpers ------------------------------------------------------------------------
@@ -62,14 +66,31 @@ def weights(built_site) -> dict:
     return _record(built_site, "weights")
 
 
-def open_page(browser, url: str, scheme: str = "light", **context_args):
-    """(page, problems): problems collects console errors, uncaught exceptions, failed requests
-    and HTTP errors from then on."""
+def open_page(browser, url: str, scheme: str = "light", public: tuple[str, str] | None = None,
+              **context_args):
+    """(page, problems): problems collects console errors, uncaught exceptions, failed requests,
+    HTTP errors and requests that leave the site from then on.
+
+    With ``public=(site_url of mkdocs.yml, local server URL)`` the browser sees the deployed address
+    while the local server answers (Material's instant navigation only works within site_url)."""
     context = browser.new_context(color_scheme=scheme, viewport={"width": 1280, "height": 900},
                                   service_workers="block", **context_args)
     context.set_default_timeout(TIMEOUT_MS)
-    page = context.new_page()
     problems: list[str] = []
+    server = urlsplit(public[1] if public else url).netloc
+
+    def off_server(route):
+        target = route.request.url
+        if public and target.startswith(public[0]):
+            return route.fulfill(response=route.fetch(url=public[1] + target[len(public[0]):]))
+        parts = urlsplit(target)
+        if parts.hostname == "api.github.com":
+            return route.fulfill(json=next(v for k, v in GITHUB_API.items() if parts.path.endswith(k)))
+        problems.append(f"request off the site (a CDN? the site must work offline): {target}")
+        return route.abort("blockedbyclient")
+
+    context.route(lambda u: urlsplit(u).netloc != server and not u.startswith(("data:", "blob:")), off_server)
+    page = context.new_page()
     page.on("console", lambda m: m.type == "error" and problems.append(f"console error: {m.text} {m.location}"))
     page.on("pageerror", lambda e: problems.append(f"uncaught exception: {e}"))
     page.on("requestfailed", lambda r: problems.append(f"request failed: {r.url} ({r.failure})"))
@@ -291,21 +312,30 @@ def test_weights_slider_redraws(browser, site_url, weights):
         page.context.close()
 
 
-def test_instant_navigation_initialises_once(browser, site_url, amnesia):
+def test_instant_navigation_initialises_once(browser, site_url, mkdocs_yml, amnesia):
     """Arriving through Material's instant navigation (no page load) still builds the explorer,
-    once, and going back and forth does not build it twice."""
-    page, problems = open_page(browser, site_url)
+    once, and going back and forth does not build it twice. Served at the deployed address, since
+    Material only navigates instantly within site_url."""
+    public = mkdocs_yml["site_url"].rstrip("/") + "/"
+    page, problems = open_page(browser, public, public=(public, site_url))
     try:
-        page.locator(f"a[href$='{PAGE}']").first.click()
+        page.evaluate("() => { window.__noReload = true; }")  # survives an instant navigation only
+        page.locator(f"a[href$='{PAGE}']:visible").first.click()
         page.wait_for_url(f"**/{PAGE}")
         wait_ready(page, problems)
+        assert page.evaluate("() => window.__noReload"), "the page was reloaded: instant navigation is off"
         assert page.locator(f"{ROOT} .eqx-board").count() == 1
         page.go_back()
         page.wait_for_function("() => !document.querySelector('.equidocs-explorer')")
         page.go_forward()
+        page.wait_for_function("() => document.querySelector('.equidocs-explorer')")
         wait_ready(page, problems)
-        assert page.locator(f"{ROOT} .eqx-board").count() == 1
+        assert page.evaluate("() => window.__noReload"), "the page was reloaded: instant navigation is off"
+        assert page.locator(f"{ROOT} .eqx-board").count() == 1, "the explorer was built twice"
         assert page.locator(f"{ROOT} .eqx-model").count() == len(amnesia["kinds"])
+        side = amnesia["side"]
+        page.locator(f"{ROOT} .eqx-board").press("End")
+        assert_shows(page, amnesia, amnesia["ns"][0], side - 1, side - 1)
         assert not problems, "\n".join(problems)
     finally:
         page.context.close()
@@ -333,7 +363,10 @@ def test_screenshot_and_scheme_colours(browser, site_url, screenshot_dir, amnesi
         assert state(page)["col"] == side - 2
         page.locator(ROOT).scroll_into_view_if_needed()
         shot = screenshot_dir / f"explorer-{scheme}.png"
+        # Material's sticky header would cover the element's top in an element screenshot.
+        style = page.add_style_tag(content=".md-header, .md-tabs { visibility: hidden !important; }")
         page.locator(ROOT).screenshot(path=str(shot))
+        style.evaluate("s => s.remove()")
         print(f"screenshot: {shot}")
         # Toggle the scheme with Material's palette switch: the canvas follows.
         before = page.evaluate(corner)

@@ -201,6 +201,7 @@
     });
     const status = h("p", {class: "eqx-status", id: `${id}-status`, role: "status", "aria-live": "polite",
                            "aria-atomic": "true"});
+    const position = h("p", {class: "eqx-position", "aria-hidden": "true"});
 
     // Probability panel.
     const cells = {};   // kind -> {verdict, rows: [{fill, value, row}]}
@@ -236,6 +237,7 @@
           "training glyphs ever appeared.")),
       h("div", {class: "eqx-probs"},
         h("label", {class: "eqx-control", for: `${id}-n`}, "Training examples ", select),
+        position,
         status,
         h("p", {class: "eqx-note"},
           "Class probabilities that the seed-0 model of each kind, trained on that many examples, gave this ",
@@ -396,6 +398,7 @@
         cells[kind].verdict.className = "eqx-verdict " + (right ? "eqx-verdict--right" : "eqx-verdict--wrong");
         summary.push(`${kind}: stop sign ${fmt(probs[0])}, says ${A.classes[best]}`);
       }
+      position.textContent = `Row ${row}, column ${col} \u00b7 ${where}`;
       status.textContent = `Stop sign at row ${row}, column ${col} (top-left pixel), ${where}; ` +
         `${n} training examples. ${summary.join("; ")}.`;
       Object.assign(root.dataset, {row: String(row), col: String(col), n: String(n), inside: String(inside(row, col))});
