@@ -128,8 +128,12 @@ def load(name: str, key: str) -> dict[str, Any] | None:
 
 @contextmanager
 def lock(name: str, key: str) -> Iterator[None]:
-    """Hold an exclusive lock on (name, key) so that concurrent builds compute a result once."""
-    path = _path(name, key).with_suffix(".lock")
+    """Hold an exclusive lock on (name, key) so that concurrent builds compute a result once.
+
+    Lock files live in the system's temporary folder, so the cache holds results only.
+    """
+    target = hashlib.sha256(str(_path(name, key)).encode()).hexdigest()[:24]
+    path = Path(tempfile.gettempdir()) / "equidocs-locks" / f"{target}.lock"
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)

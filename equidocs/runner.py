@@ -70,7 +70,8 @@ def run_experiment(name: str, profile: str = "quick", *, force: bool = False, de
             "result": json_safe(result),
         }
         cache.save(name, key, record)
-        return Outcome(name, record, False, time.perf_counter() - start)
+        # Return what a cache hit would return (JSON types: lists, not tuples).
+        return Outcome(name, cache.load(name, key), False, time.perf_counter() - start)
 
 
 def export(record: dict[str, Any], out_dir: Path) -> list[Path]:

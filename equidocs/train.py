@@ -122,10 +122,17 @@ def _resolve(path: str):
 def train(job: Job, device: str = "cpu", splits: Splits | None = None) -> RunResult:
     """Train one model under the fair protocol and evaluate it; same job -> same numbers.
 
+    On a CPU it runs on one thread, so results never depend on the caller's thread count.
+
     >>> job = Job("dense", {"dataset": "patterns", "canvas": 8, "n_val": 20, "n_test": 20}, 16, seed=0)
     >>> train(job).stop in ("fit", "plateau", "budget")
     True
     """
+    with single_thread(device == "cpu"):
+        return _train(job, device, splits)
+
+
+def _train(job: Job, device: str, splits: Splits | None) -> RunResult:
     start = time.perf_counter()
     splits = splits or make_splits(job.data, job.n_train, job.seed)
     cfg = job.train
@@ -233,8 +240,9 @@ def train_many(jobs: Sequence[Job], *, workers: int | None = None, device: str =
     one job at a time, since every job seeds itself.
 
     >>> job = Job("dense", {"dataset": "patterns", "canvas": 8, "n_val": 20, "n_test": 20}, 16, seed=0)
-    >>> [r.seed for r in train_many([job, replace(job, seed=1)], workers=1)]
-    [0, 1]
+    >>> results = train_many([job, replace(job, seed=1)], workers=1)
+    >>> results[0].seed, results[1].seed
+    (0, 1)
     """
     jobs = list(jobs)
     workers = default_workers(device) if workers is None else workers

@@ -17,7 +17,8 @@ pytestmark = pytest.mark.slow
 ALLOWED_HOSTS = {
     "github.com", "arxiv.org", "doi.org", "pytorch.org", "docs.pytorch.org", "docs.python.org",
     "numpy.org", "matplotlib.org", "scikit-learn.org", "en.wikipedia.org", "squidfunk.github.io",
-    "www.mkdocs.org", "jupyter.org",
+    "www.mkdocs.org", "jupyter.org", "d2l.ai", "cs231n.github.io", "distill.pub", "openreview.net",
+    "proceedings.neurips.cc", "papers.nips.cc", "proceedings.mlr.press", "www.deeplearningbook.org",
 }
 URL_ATTRS = {"a": "href", "area": "href", "link": "href", "img": "src", "script": "src",
              "iframe": "src", "source": "src", "video": "src", "audio": "src", "embed": "src"}

@@ -78,7 +78,7 @@ def _number(match: re.Match, page: str) -> str:
     return str(numbers[key])
 
 
-def _figure(match: re.Match, page: str, prefix: str) -> str:
+def _figure(match: re.Match, page: str, prefix: str, url_prefix: str) -> str:
     name = match.group(1)
     if name not in _records:
         raise PluginError(f"{page}: [[figure:{name}]]: no experiment {name!r}")
@@ -90,13 +90,14 @@ def _figure(match: re.Match, page: str, prefix: str) -> str:
         f"  ![{alt}]({prefix}figures/{name}.svg#only-light){{ loading=lazy }}\n"
         f"  ![{alt}]({prefix}figures/{name}-dark.svg#only-dark){{ loading=lazy }}\n"
         f"  <figcaption>{caption} Profile <code>{record['profile']}</code>, run took "
-        f"{record['wall_s']:.0f} s. [Result JSON]({prefix}results/{name}.json)</figcaption>\n"
+        f"{record['wall_s']:.0f} s. <a href=\"{url_prefix}results/{name}.json\">Result JSON</a></figcaption>\n"
         f"</figure>\n"
     )
 
 
 def on_page_markdown(markdown: str, page, config, files) -> str:
     src = page.file.src_uri
-    prefix = "../" * src.count("/")
-    markdown = FIGURE.sub(lambda m: _figure(m, src, prefix), markdown)
+    prefix = "../" * src.count("/")  # Markdown links: relative to the source file
+    url_prefix = "../" * page.url.count("/")  # raw HTML links: relative to the page's URL
+    markdown = FIGURE.sub(lambda m: _figure(m, src, prefix, url_prefix), markdown)
     return TOKEN.sub(lambda m: _number(m, src), markdown)

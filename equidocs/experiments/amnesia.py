@@ -27,7 +27,7 @@ PROBE_SEED = 424242  # the same test images for every model
 @dataclass(frozen=True)
 class Config:
     task: dict = field(default_factory=lambda: {
-        "dataset": "patterns", "canvas": 16, "noise": 0.1, "train_where": "top-left",
+        "dataset": "patterns", "canvas": 12, "noise": 0.1, "train_where": "top-left",
         "test_where": "anywhere", "n_val": 400, "n_test": 1000})
     kinds: tuple = ("conv", "local", "dense")
     ns: tuple = (64, 512)                 # training-set sizes (the explorer's selector)

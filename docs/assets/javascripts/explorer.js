@@ -187,7 +187,7 @@
       row: region.top + Math.floor(region.height / 2),
       col: region.left + Math.floor(region.width / 2),
       n: ns[0],
-      wi: W ? W.ns.length - 1 : 0,
+      wi: 0,                                     // the weights slider starts at the smallest N
     };
     const inside = (r, c) => r >= region.top && r < region.top + region.height
       && c >= region.left && c < region.left + region.width;
@@ -217,7 +217,7 @@
         return {fill, value, row};
       });
       cells[kind] = {verdict, rows};
-      return h("section", {class: "eqx-model", "data-kind": kind, "aria-label": `${KIND_LABELS[kind] || kind} net`},
+      return h("section", {class: "eqx-model", "data-kind": kind, "aria-label": `${kind} net`},
         h("div", {class: "eqx-model__title"},
           h("span", {class: "eqx-swatch", "aria-hidden": "true"}),
           h("strong", {text: KIND_LABELS[kind] || kind}), " ", verdict),

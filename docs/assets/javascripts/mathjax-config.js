@@ -8,7 +8,8 @@ window.MathJax = {
 };
 document$.subscribe(() => {
   if (window.MathJax && MathJax.typesetPromise) {
-    MathJax.startup.output.clearCache();
+    const output = MathJax.startup.output;  // SVG output has clearFontCache, CHTML clearCache
+    (output.clearFontCache || output.clearCache).call(output);
     MathJax.typesetClear();
     MathJax.texReset();
     MathJax.typesetPromise();
