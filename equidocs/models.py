@@ -184,9 +184,12 @@ class LocallyConnected2d(nn.Module):
         _check_input(x, (self.in_channels, *self.in_size))
         p = self.kernel_size // 2
         x = F.pad(x, (p, p, p, p), mode="circular" if self.padding == "circular" else "constant")
-        patches = F.unfold(x, self.kernel_size, stride=self.stride)  # (N, C_in*k*k, L)
-        y = torch.einsum("njl,loj->nol", patches, self.weight)  # (N, C_out, L)
-        y = y.reshape(x.shape[0], self.out_channels, *self.out_size)  # (N, C_out, H_out, W_out)
+        k, s, n = self.kernel_size, self.stride, x.shape[0]
+        patches = x.unfold(2, k, s).unfold(3, k, s)  # (N, C_in, H_out, W_out, k, k)
+        # One contiguous (L, N, C_in*k*k) block, so bmm needs no per-position copies.
+        patches = patches.permute(2, 3, 0, 1, 4, 5).reshape(-1, n, self.weight.shape[-1])
+        y = torch.bmm(patches, self.weight.transpose(1, 2))  # (L, N, C_out)
+        y = y.permute(1, 2, 0).reshape(n, self.out_channels, *self.out_size)  # (N, C_out, H_out, W_out)
         return y if self.bias is None else y + self.bias
 
     @classmethod

@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from equidocs.data_specs import Splits, make_splits
+from equidocs.data_specs import DEFAULTS, Splits, make_splits
 from equidocs.models import make_model
 from equidocs.params import count_parameters
 
@@ -44,12 +44,11 @@ class TrainConfig:
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
                 raise ValueError(f"TrainConfig.{name}={value!r}: expected a positive integer")
-        for name in ("lr", "fit_loss"):
+        for name, low in (("lr", "positive"), ("fit_loss", "positive"), ("weight_decay", "non-negative")):
             value = getattr(self, name)
-            if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
-                raise ValueError(f"TrainConfig.{name}={value!r}: expected a positive number")
-        if self.weight_decay < 0:
-            raise ValueError(f"TrainConfig.weight_decay={self.weight_decay!r}: expected >= 0")
+            number = isinstance(value, (int, float)) and not isinstance(value, bool)
+            if not (number and math.isfinite(value) and (value > 0 or (value == 0 and low != "positive"))):
+                raise ValueError(f"TrainConfig.{name}={value!r}: expected a {low} finite number")
 
 
 @dataclass(frozen=True)
@@ -134,6 +133,7 @@ def train(job: Job, device: str = "cpu", splits: Splits | None = None) -> RunRes
 
 def _train(job: Job, device: str, splits: Splits | None) -> RunResult:
     start = time.perf_counter()
+    probe = _resolve(job.probe) if job.probe else None  # a typo fails before training, not after
     splits = splits or make_splits(job.data, job.n_train, job.seed)
     cfg = job.train
     tr = splits.train
@@ -175,7 +175,7 @@ def _train(job: Job, device: str, splits: Splits | None) -> RunResult:
             elif step - best_step >= cfg.patience:
                 stop = "plateau"
                 break
-    probe = _resolve(job.probe)(model, splits, job, **job.probe_args) if job.probe else None
+    probed = probe(model, splits, job, **job.probe_args) if probe else None
     return RunResult(
         kind=job.kind, n_train=n, seed=job.seed, lr=cfg.lr, params=count_parameters(model),
         steps=step, stop=stop, hit_budget=stop == "budget",
@@ -183,7 +183,7 @@ def _train(job: Job, device: str, splits: Splits | None) -> RunResult:
         val_acc=accuracy(model, splits.val.x.to(device), splits.val.y.to(device)),
         test_acc=accuracy(model, splits.test.x.to(device), splits.test.y.to(device)),
         train_loss=round(_full_loss(model, x, y), 6),
-        loss_curve=curve, wall_s=round(time.perf_counter() - start, 4), probe=probe,
+        loss_curve=curve, wall_s=round(time.perf_counter() - start, 4), probe=probed,
     )
 
 
@@ -214,10 +214,13 @@ def _worker_init() -> None:
     torch.set_num_threads(1)
 
 
+_KIND_COST = {"local": 3.0, "conv": 1.0, "dense": 0.1}  # relative time per example-pixel, measured
+
+
 def _cost(job: Job) -> float:
-    canvas = job.data.get("canvas", 32)
-    side = canvas if isinstance(canvas, int) else canvas[0] * canvas[1] ** 0.5
-    return job.n_train * side * side
+    canvas = job.data.get("canvas", DEFAULTS["canvas"])
+    area = canvas * canvas if isinstance(canvas, int) else canvas[0] * canvas[1]
+    return _KIND_COST.get(job.kind, 1.0) * job.n_train * area
 
 
 def default_workers(device: str = "cpu") -> int:
