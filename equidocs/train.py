@@ -21,7 +21,7 @@ from typing import Any, Iterator, Sequence
 
 import torch
 import torch.nn.functional as F
-from tqdm.auto import tqdm
+from tqdm import tqdm  # plain text bars: no widget warnings inside notebooks
 
 from equidocs.data_specs import DEFAULTS, Splits, make_splits
 from equidocs.models import make_model

@@ -140,3 +140,17 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         count = len(list(folder.glob("*.png")))
         terminalreporter.write_sep("-", "site screenshots")
         terminalreporter.write_line(f"{count} screenshots (light and dark) in {folder}")
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium through Playwright, headless and offline, for the whole session."""
+    from browsing import ARGS, CHROMIUM
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: run `bash scripts/test.sh` (it apt-installs Debian's "
+                    "chromium); `playwright install` cannot download browsers here.", pytrace=False)
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield chromium
+        chromium.close()

@@ -9,73 +9,22 @@ screenshot in build/screenshots/. Plus: code blocks get copy buttons, search fin
 from __future__ import annotations
 
 import re
-from pathlib import Path
-from urllib.parse import urlsplit
 
+import browsing
 import pytest
+from browsing import SCHEMES, TIMEOUT_MS, wait_for_scheme
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
-from playwright.sync_api import sync_playwright
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run", "--disable-sync"]
-SCHEMES = {"light": "default", "dark": "slate"}  # prefers-color-scheme -> Material's scheme
 RAW_TEX = re.compile(r"\$[^$\n]{0,200}?\\[A-Za-z]+[^$\n]{0,200}?\$|\\\(.+?\\\)|\\\[.+?\\\]", re.S)
-TIMEOUT_MS = 20_000
 MATH_TYPESET = ("() => [...document.querySelectorAll('.arithmatex')]"
                 ".every(e => e.querySelector('mjx-container'))")
 COPY_BUTTON = "button.md-clipboard, button.md-code__button[data-md-type=copy]"  # Material < 9.7 / >= 9.7
-# Material's repository widget asks the GitHub API for stars/forks/release: answered locally here
-# (offline it would be a failed request); any other request off the test server is a failure.
-GITHUB_API = {"/releases/latest": {"tag_name": "v0.1.0"}, "": {"stargazers_count": 0, "forks_count": 0}}
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: run `bash scripts/test.sh` (it apt-installs Debian's "
-                    "chromium); `playwright install` cannot download browsers here.", pytrace=False)
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield chromium
-        chromium.close()
-
-
-def open_page(browser, url: str, scheme: str = "light", width: int = 1280,
-              public: tuple[str, str] | None = None):
-    """(page, problems): ``url`` in a fresh context in ``scheme``; problems collects console errors,
-    uncaught exceptions, failed requests, HTTP errors and requests that leave the site.
-
-    With ``public=(site_url of mkdocs.yml, local server URL)`` the browser sees the deployed address
-    while the local server answers (Material's instant navigation only works at site_url)."""
-    context = browser.new_context(color_scheme=scheme, viewport={"width": width, "height": 900},
-                                  service_workers="block")
-    context.set_default_timeout(TIMEOUT_MS)
-    problems: list[str] = []
-    server = urlsplit(public[1] if public else url).netloc
-
-    def off_server(route):
-        target = route.request.url
-        if public and target.startswith(public[0]):
-            return route.fulfill(response=route.fetch(url=public[1] + target[len(public[0]):]))
-        parts = urlsplit(target)
-        if parts.hostname == "api.github.com":
-            return route.fulfill(json=next(v for k, v in GITHUB_API.items() if parts.path.endswith(k)))
-        problems.append(f"request off the site (a CDN? the site must work offline): {target}")
-        return route.abort("blockedbyclient")
-
-    context.route(lambda u: urlsplit(u).netloc != server and not u.startswith(("data:", "blob:")), off_server)
-    page = context.new_page()
-    page.on("console", lambda m: m.type == "error"
-            and problems.append(f"console error: {m.text} ({m.location['url']})"))
-    page.on("pageerror", lambda e: problems.append(f"uncaught exception: {e}"))
-    page.on("requestfailed", lambda r: problems.append(f"request failed: {r.url} ({r.failure})"))
-    page.on("response", lambda r: r.status >= 400 and problems.append(f"HTTP {r.status}: {r.url}"))
-    response = page.goto(url, wait_until="load")
-    assert response is not None and response.status == 200, f"{url}: HTTP {response and response.status}"
-    page.wait_for_function("s => document.body.dataset.mdColorScheme === s", arg=SCHEMES[scheme])
+def open_page(browser, url: str, scheme: str = "light", **options):
+    """browsing.open_page, then wait for Material to apply the scheme."""
+    page, problems = browsing.open_page(browser, url, scheme, **options)
+    wait_for_scheme(page, scheme)
     return page, problems
 
 

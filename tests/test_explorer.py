@@ -13,42 +13,17 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
+from browsing import SCHEMES, open_page, wait_for_scheme
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run", "--disable-sync"]
-SCHEMES = {"light": "default", "dark": "slate"}  # prefers-color-scheme -> Material's scheme
 PAGE = "security-guard/"
 ROOT = ".equidocs-explorer"
-TIMEOUT_MS = 20_000
 GLYPH = 5
 NUMBER = re.compile(r"^[01]\.\d{3}$")
-# Material's repository widget asks the GitHub API for stars/forks/release: answered locally here
-# (offline it would be a failed request); any other request off the test server is a problem.
-GITHUB_API = {"/releases/latest": {"tag_name": "v0.1.0"}, "": {"stargazers_count": 0, "forks_count": 0}}
-
-
 # --- fixtures and helpers ------------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium (`playwright install` cannot "
-                    "download browsers here).", pytrace=False)
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.fail("playwright is not installed (pip install playwright)", pytrace=False)
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield chromium
-        chromium.close()
-
 
 def _record(built_site: Path, name: str) -> dict:
     path = built_site / "results" / f"{name}.json"
@@ -66,43 +41,9 @@ def weights(built_site) -> dict:
     return _record(built_site, "weights")
 
 
-def open_page(browser, url: str, scheme: str = "light", public: tuple[str, str] | None = None,
-              **context_args):
-    """(page, problems): problems collects console errors, uncaught exceptions, failed requests,
-    HTTP errors and requests that leave the site from then on.
-
-    With ``public=(site_url of mkdocs.yml, local server URL)`` the browser sees the deployed address
-    while the local server answers (Material's instant navigation only works within site_url)."""
-    context = browser.new_context(color_scheme=scheme, viewport={"width": 1280, "height": 900},
-                                  service_workers="block", **context_args)
-    context.set_default_timeout(TIMEOUT_MS)
-    problems: list[str] = []
-    server = urlsplit(public[1] if public else url).netloc
-
-    def off_server(route):
-        target = route.request.url
-        if public and target.startswith(public[0]):
-            return route.fulfill(response=route.fetch(url=public[1] + target[len(public[0]):]))
-        parts = urlsplit(target)
-        if parts.hostname == "api.github.com":
-            return route.fulfill(json=next(v for k, v in GITHUB_API.items() if parts.path.endswith(k)))
-        problems.append(f"request off the site (a CDN? the site must work offline): {target}")
-        return route.abort("blockedbyclient")
-
-    context.route(lambda u: urlsplit(u).netloc != server and not u.startswith(("data:", "blob:")), off_server)
-    page = context.new_page()
-    page.on("console", lambda m: m.type == "error" and problems.append(f"console error: {m.text} {m.location}"))
-    page.on("pageerror", lambda e: problems.append(f"uncaught exception: {e}"))
-    page.on("requestfailed", lambda r: problems.append(f"request failed: {r.url} ({r.failure})"))
-    page.on("response", lambda r: r.status >= 400 and problems.append(f"HTTP {r.status}: {r.url}"))
-    response = page.goto(url, wait_until="load")
-    assert response is not None and response.status == 200, f"{url}: HTTP {response and response.status}"
-    return page, problems
-
-
 def open_explorer(browser, site_url: str, scheme: str = "light"):
     page, problems = open_page(browser, site_url + PAGE, scheme)
-    page.wait_for_function("s => document.body.dataset.mdColorScheme === s", arg=SCHEMES[scheme])
+    wait_for_scheme(page, scheme)
     wait_ready(page, problems)
     return page, problems
 

@@ -10,7 +10,6 @@ Environment: ``EQUIDOCS_PROFILE`` (quick|full, default quick), ``EQUIDOCS_DEVICE
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re

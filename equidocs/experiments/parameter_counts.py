@@ -71,9 +71,10 @@ def figure(result: dict) -> plt.Figure:
     for kind, label in (("dense", "dense layer"), ("local", "locally connected layer"),
                         ("conv", "conv layer")):
         ax.plot(pixels, [r[kind] for r in rows], "o-", color=KIND_COLORS[kind], label=label)
-    for r in rows:
+    for i, r in enumerate(rows):  # labels alternate below/above the dense line so neighbours don't collide
+        below = i % 2 == 0
         ax.annotate(r["name"].rsplit(" ", 1)[0], (r["pixels"], r["dense"]), textcoords="offset points",
-                    xytext=(0, 8), ha="center", fontsize=7.5, rotation=20)
+                    xytext=(0, -16 if below else 10), ha="center", fontsize=7.5)
     ax.set(xscale="log", yscale="log", xlabel="pixels per image (H × W)",
            ylabel="parameters of one layer", title="One guard per window vs one guard for all")
     ax.legend(loc="center right")

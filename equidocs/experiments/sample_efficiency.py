@@ -88,6 +88,7 @@ def run(cfg: Config, ctx) -> dict:
             numbers[f"{task_name}.{slug}.n_target"] = (
                 fmt_int(point) if np.isfinite(point) else f"more than {fmt_int(max(cfg.ns))}")
             numbers[f"{task_name}.{slug}.hit_budget"] = f"{arms[arm]['hit_budget']} of {len(mine)}"
+            numbers[f"{task_name}.{slug}.train_acc_min"] = fmt_pct(min(r.train_acc for r in mine))
         numbers[f"{task_name}.canvas"] = str(task["canvas"])
         if {"conv", "local", "dense"} <= set(arms):  # points of accuracy, averaged over the sizes
             mean = {arm: np.mean(arms[arm]["mean"]) for arm in ("conv", "local", "dense")}

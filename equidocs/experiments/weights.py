@@ -118,7 +118,7 @@ def run(cfg: Config, ctx) -> dict:
 def figure(result: dict) -> plt.Figure:
     ns = result["ns"]
     cols = 2 + UNITS_SHOWN
-    fig, axes = plt.subplots(len(ns), cols + 1, figsize=(1.9 * (cols + 1), 2.0 * len(ns)), squeeze=False)
+    fig, axes = plt.subplots(len(ns), cols + 1, figsize=(2.1 * (cols + 1), 2.3 * len(ns)), squeeze=False)
     for i, n in enumerate(ns):
         entry = result["by_n"][str(n)]
         panels = [("dense Δw (rms)", entry["dense"]["energy"], "dense")]
@@ -132,7 +132,7 @@ def figure(result: dict) -> plt.Figure:
             top, left, height, width = result["footprint"]
             ax.add_patch(Rectangle((left - 0.5, top - 0.5), width, height, fill=False,
                                    ec=KIND_COLORS["conv"], lw=1.2, ls="--"))
-            ax.set_title(f"{title}\nn={n}", fontsize=8, color=KIND_COLORS[kind])
+            ax.set_title(f"{title}\nn={n}", fontsize=10)
         kernels = [np.pad(k, 1, constant_values=np.nan) for k in np.array(entry["conv_kernels"])]
         half = (len(kernels) + 1) // 2
         rows = [np.concatenate(kernels[:half], axis=1), np.concatenate(kernels[half:], axis=1)]
@@ -142,7 +142,7 @@ def figure(result: dict) -> plt.Figure:
         montage = np.concatenate(rows, axis=0)
         lim = np.nanmax(np.abs(montage))
         axes[i][-1].imshow(montage, cmap="RdBu_r", vmin=-lim, vmax=lim)
-        axes[i][-1].set_title(f"conv kernels (shared)\nn={n}", fontsize=8, color=KIND_COLORS["conv"])
+        axes[i][-1].set_title(f"conv kernels (shared)\nn={n}", fontsize=10)
         for ax in axes[i]:
             ax.set_xticks([]), ax.set_yticks([]), ax.grid(False)
     fig.tight_layout()

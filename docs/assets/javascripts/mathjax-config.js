@@ -3,7 +3,8 @@ window.MathJax = {
   tex: {inlineMath: [["\\(", "\\)"], ["$", "$"]], displayMath: [["\\[", "\\]"], ["$$", "$$"]],
         processEscapes: true, processEnvironments: true},
   // Only Markdown math (arithmatex) and notebook Markdown cells are typeset; nothing else.
-  options: {ignoreHtmlClass: ".*|", processHtmlClass: "arithmatex|jp-RenderedMarkdown"},
+  // ".+" (not ".*|"): class-less paragraphs inside a processed notebook cell are typeset too.
+  options: {ignoreHtmlClass: ".+", processHtmlClass: "arithmatex|jp-RenderedMarkdown"},
   svg: {fontCache: "global"},
 };
 document$.subscribe(() => {
