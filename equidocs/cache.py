@@ -12,6 +12,7 @@ import ast
 import fcntl
 import hashlib
 import json
+import logging
 import os
 import platform
 import tempfile
@@ -24,7 +25,13 @@ import torch
 
 import equidocs
 
+log = logging.getLogger(__name__)
 PACKAGE_DIR = Path(equidocs.__file__).resolve().parent
+# Modules that store, report, draw or dispatch results but cannot change a number: left out of
+# source hashes, so improving them does not make every frozen result stale (the audit re-derives
+# and re-trains, and would catch a number that changed anyway).
+INFRASTRUCTURE = frozenset({"equidocs.cache", "equidocs.runstore", "equidocs.progress",
+                            "equidocs.plotting"})
 
 
 def cache_dir() -> Path:
@@ -68,15 +75,49 @@ def dependencies(module: str) -> tuple[str, ...]:
         name = todo.pop()
         if name not in seen:
             seen.add(name)
-            todo.extend(_imports(name) - seen)
+            todo.extend(_imports(name) - seen - INFRASTRUCTURE)
     return tuple(sorted(seen))
 
 
+DRAWING = ("matplotlib", "equidocs.plotting")  # imported for figures only
+
+
+def _drawing_import(node: ast.stmt) -> bool:
+    """A top-level import of drawing code only (figure styling cannot change a result)."""
+    if isinstance(node, ast.Import):
+        names = [a.name for a in node.names]
+    elif isinstance(node, ast.ImportFrom) and node.module:
+        names = [node.module]
+    else:
+        return False
+    return all(any(n == d or n.startswith(d + ".") for d in DRAWING) for n in names)
+
+
 def _result_source(module: str) -> bytes:
-    """The module's source without its ``figure`` function: drawing code does not change results."""
+    """The module's code without its ``figure`` function, drawing imports and docstrings: none of
+    them changes a result."""
     tree = ast.parse(_module_path(module).read_text())
-    tree.body = [n for n in tree.body if not (isinstance(n, ast.FunctionDef) and n.name == "figure")]
+    tree.body = [n for n in tree.body if not (isinstance(n, ast.FunctionDef) and n.name == "figure")
+                 and not _drawing_import(n)]
+    for node in ast.walk(tree):  # docstrings do not change results either (comments are already gone)
+        body = getattr(node, "body", None)
+        if (isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and body
+                and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
+                and isinstance(body[0].value.value, str)):
+            node.body = body[1:] or [ast.Pass()]
     return ast.unparse(tree).encode()
+
+
+@lru_cache(maxsize=None)
+def module_hashes(module: str) -> dict[str, str]:
+    """Per file that ``module`` depends on (figure code left out), a short hash of its source.
+
+    A frozen result records these, so ``python -m equidocs status`` can name the file that changed.
+
+    >>> sorted(module_hashes("equidocs.params"))
+    ['equidocs.params']
+    """
+    return {name: hashlib.sha256(_result_source(name)).hexdigest()[:12] for name in dependencies(module)}
 
 
 @lru_cache(maxsize=None)
@@ -123,7 +164,12 @@ def load(name: str, key: str) -> dict[str, Any] | None:
     path = _path(name, key)
     if not path.exists():
         return None
-    return json.loads(path.read_text())
+    try:
+        return json.loads(path.read_text())
+    except (ValueError, UnicodeDecodeError) as error:  # truncated or garbled: compute it again
+        log.warning("cache: %s is corrupt (%s); it is recomputed", path, error)
+        path.unlink(missing_ok=True)
+        return None
 
 
 @contextmanager

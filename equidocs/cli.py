@@ -1,29 +1,150 @@
-"""Command line: ``python -m equidocs list`` and ``python -m equidocs run [NAME ...]``."""
+"""Command line: ``python -m equidocs list | run | status | audit``.
+
+- ``run [NAME ...]`` runs experiments through the cache (resumable: finished training runs are
+  kept) and exports results and figures; with ``--profile full --freeze`` it also writes the
+  published results to ``results/``.
+- ``status`` lists every frozen result as fresh or stale, naming what changed; exits 1 if any is stale.
+- ``audit`` re-derives every frozen result from its recorded runs and re-trains a random few.
+"""
 
 from __future__ import annotations
 
 import argparse
+import random
+import re
 import sys
 from pathlib import Path
 
 from equidocs import experiments
-from equidocs.runner import run_all
 
 DEFAULT_OUT = Path("build/generated")
+DEVICE = re.compile(r"^(cpu|cuda(:\d+)?)$")
+
+
+def _device(value: str) -> str:
+    if not DEVICE.match(value):
+        raise argparse.ArgumentTypeError(f"--device {value!r}: expected cpu, cuda or cuda:N")
+    return value
+
+
+def _positive(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {value!r}")
+    return number
+
+
+class UsageError(Exception):
+    """A command that cannot run as given: printed as ``error: ...``, exit status 2."""
+
+
+def _count(value: str) -> int:
+    if not value.isdigit():
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {value!r}")
+    return int(value)
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m equidocs", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m equidocs", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="list the experiments")
-    run = sub.add_parser("run", help="run experiments (cached) and export results and figures")
+    run = sub.add_parser("run", help="run experiments (cached, resumable) and export results and figures")
     run.add_argument("names", nargs="*", metavar="NAME", help="experiments to run (default: all)")
     run.add_argument("--profile", choices=experiments.PROFILES, default="quick")
+    run.add_argument("--freeze", action="store_true",
+                     help="also write the published results/NAME.json (needs --profile full)")
+    run.add_argument("--stale", action="store_true",
+                     help="with --freeze and no NAME: only the experiments whose frozen result is stale")
     run.add_argument("--force", action="store_true", help="rerun even when a cached result exists")
-    run.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
-    run.add_argument("--workers", type=int, default=None, help="worker processes (default: cores)")
+    run.add_argument("--device", type=_device, default="cpu", help="torch device: cpu, cuda or cuda:N")
+    run.add_argument("--workers", type=_positive, default=None, help="worker processes (default: cores)")
     run.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"export folder ({DEFAULT_OUT})")
+    status = sub.add_parser("status", help="is every frozen result fresh? (exit 1 if not)")
+    status.add_argument("names", nargs="*", metavar="NAME")
+    audit = sub.add_parser("audit", help="re-derive the frozen results and re-train random runs")
+    audit.add_argument("names", nargs="*", metavar="NAME")
+    audit.add_argument("--runs", type=_count, default=3, help="runs to re-train (default 3; 0: none)")
+    audit.add_argument("--seed", type=int, default=None, help="picks the runs (default: random, printed)")
+    audit.add_argument("--device", type=_device, default="cpu")
+    audit.add_argument("--workers", type=_positive, default=None)
     return parser
+
+
+def _check_names(names: list[str]) -> None:
+    unknown = [n for n in names if n not in experiments.NAMES]
+    if unknown:
+        raise UsageError(f"error: unknown experiment(s) {', '.join(unknown)}: expected some of "
+                         f"{', '.join(experiments.NAMES)}")
+
+
+def _check_device(device: str) -> None:
+    if device.startswith("cuda"):
+        import torch
+        if not torch.cuda.is_available():
+            raise UsageError(f"error: --device {device}: CUDA is not available here")
+
+
+def _run(args) -> int:
+    from equidocs import frozen
+    from equidocs.runner import run_all
+
+    if args.freeze and args.profile != frozen.PROFILE:
+        raise UsageError(f"error: --freeze: only the {frozen.PROFILE!r} profile is published; "
+                         f"add --profile {frozen.PROFILE}")
+    if args.stale and not args.freeze:
+        raise UsageError("error: --stale goes with --freeze")
+    names = args.names or None
+    if args.stale and not names:
+        names = [n for n, reasons in frozen.status().items() if reasons]
+        if not names:
+            print("every frozen result is fresh: nothing to run")
+            return 0
+    outcomes, frozen_to = [], []
+    for name in names or list(experiments.NAMES):  # freeze each as soon as it is done
+        outcome = run_all([name], args.profile, force=args.force, device=args.device,
+                          workers=args.workers, out_dir=args.out)[0]
+        outcomes.append(outcome)
+        frozen_to.append(frozen.write(outcome.record) if args.freeze else None)
+    print(f"\n{'experiment':<20} {'cache':<6} {'seconds':>8}  {'run took (s)':>12}")
+    for o, where in zip(outcomes, frozen_to):
+        print(f"{o.name:<20} {'hit' if o.cached else 'miss':<6} {o.seconds:8.2f}  "
+              f"{o.record['wall_s']:12.2f}" + (f"  frozen to {where}" if where else ""))
+    print(f"results and figures in {args.out.resolve()}")
+    return 0
+
+
+def _status(args) -> int:
+    from equidocs import frozen
+
+    report = frozen.status(args.names or None)
+    for name, reasons in report.items():
+        print(f"{name:<20} {'fresh' if not reasons else 'STALE: ' + '; '.join(reasons)}")
+    stale = [n for n, r in report.items() if r]
+    if stale:
+        print(f"\n{len(stale)} stale: refresh with `python -m equidocs run --profile {frozen.PROFILE} "
+              f"--freeze {' '.join(stale)}`", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _audit(args) -> int:
+    from equidocs.audit import audit
+
+    seed = random.randrange(10**6) if args.seed is None else args.seed
+    print(f"audit: re-deriving every result, re-training {args.runs} run(s) picked with --seed {seed}")
+    report = audit(args.names or None, runs=args.runs, seed=seed, device=args.device, workers=args.workers)
+    for name in report.checked:
+        print(f"  {name:<20} file, checksum, freshness, derivation: ok")
+    for name, summary, verdict in report.replayed:
+        print(f"  {name:<20} replayed {summary}: {verdict}")
+    for problem in report.problems:
+        print(f"FAIL {problem}", file=sys.stderr)
+    print("audit passed" if report.ok else f"audit FAILED ({len(report.problems)} problem(s))")
+    return 0 if report.ok else 1
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -38,21 +159,12 @@ def main(argv: list[str] | None = None) -> int:
         for name in experiments.NAMES:
             print(f"{name:<20} {experiments.get(name).TITLE}")
         return 0
-    unknown = [n for n in args.names if n not in experiments.NAMES]
-    if unknown:
-        print(f"error: unknown experiment(s) {', '.join(unknown)}: expected some of "
-              f"{', '.join(experiments.NAMES)}", file=sys.stderr)
+    try:
+        _check_names(args.names)
+        if args.command == "status":
+            return _status(args)
+        _check_device(args.device)
+        return _run(args) if args.command == "run" else _audit(args)
+    except UsageError as error:
+        print(str(error), file=sys.stderr)
         return 2
-    if args.device.startswith("cuda"):
-        import torch
-        if not torch.cuda.is_available():
-            print(f"error: --device {args.device}: CUDA is not available here", file=sys.stderr)
-            return 2
-    outcomes = run_all(args.names or None, args.profile, force=args.force, device=args.device,
-                       workers=args.workers, out_dir=args.out)
-    print(f"\n{'experiment':<20} {'cache':<6} {'seconds':>8}  {'run took (s)':>12}")
-    for o in outcomes:
-        print(f"{o.name:<20} {'hit' if o.cached else 'miss':<6} {o.seconds:8.2f}  "
-              f"{o.record['wall_s']:12.2f}")
-    print(f"results and figures in {args.out.resolve()}")
-    return 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -11,10 +12,15 @@ from typing import Any
 
 import matplotlib.pyplot as plt
 
-from equidocs import cache, experiments
+from equidocs import cache, experiments, runstore
 from equidocs.experiments import PROFILES, RunContext
 from equidocs.plotting import theme
 from equidocs.train import single_thread
+
+
+def log(message: str) -> None:
+    """One timestamped line on stderr (the long runs' log file)."""
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
 @dataclass(frozen=True)
@@ -49,7 +55,7 @@ def run_experiment(name: str, profile: str = "quick", *, force: bool = False, de
     start = time.perf_counter()
     cfg = module.Config.profile(profile)
     config = asdict(cfg)
-    key = cache.cache_key(name, config, device, module.__name__)
+    key = cache.cache_key(name, {"profile": profile, "config": config}, device, module.__name__)
     record = None if force else cache.load(name, key)
     if record is not None:
         return Outcome(name, record, True, time.perf_counter() - start)
@@ -57,17 +63,24 @@ def run_experiment(name: str, profile: str = "quick", *, force: bool = False, de
         record = None if force else cache.load(name, key)
         if record is not None:
             return Outcome(name, record, True, time.perf_counter() - start)
+        store = runstore.default_store(device)
+        log(f"{name}: running the {profile} profile on {device}")
         try:
-            with single_thread(device == "cpu"):  # the main process only coordinates and probes
+            with single_thread(device == "cpu"), runstore.recording(store):
+                # the main process only coordinates and probes
                 result = module.run(cfg, RunContext(device=device, workers=workers))
         except Exception as error:
             raise RuntimeError(f"experiment {name!r} (profile {profile}) failed: {error}") from error
+        wall = time.perf_counter() - start
+        trained = sum(r.wall_s for _, r in store.log)
+        log(f"{name}: done in {wall:.0f} s ({len(store.log)} runs, {store.hits} from the run store)")
         record = {
             "experiment": name, "title": module.TITLE, "profile": profile, "key": key,
-            "config": config, "source_hash": cache.source_hash(module.__name__), "versions": cache.versions(device),
-            "wall_s": round(time.perf_counter() - start, 2),
+            "config": config, "source_hash": cache.source_hash(module.__name__),
+            "sources": cache.module_hashes(module.__name__), "versions": cache.versions(device),
+            "wall_s": round(wall, 2), "train_s": round(trained, 2),
             "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-            "result": json_safe(result),
+            "result": json_safe(result), "runs": runstore.compact(store.log),
         }
         cache.save(name, key, record)
         # Return what a cache hit would return (JSON types: lists, not tuples).
@@ -76,6 +89,9 @@ def run_experiment(name: str, profile: str = "quick", *, force: bool = False, de
 
 def export(record: dict[str, Any], out_dir: Path) -> list[Path]:
     """Write ``results/NAME.json`` and ``figures/NAME.svg`` / ``NAME-dark.svg`` under out_dir.
+
+    A result's ``companions`` (``{filename: JSON data}``, e.g. exported weights) are written beside
+    it as ``results/FILENAME``.
 
     Files whose recorded key (result key + figure code) already matches are left alone, so a warm
     rebuild writes nothing, and a change to figure code alone redraws without retraining.
@@ -88,6 +104,9 @@ def export(record: dict[str, Any], out_dir: Path) -> list[Path]:
     if stamp.exists() and stamp.read_text() == key and all(p.exists() for p in paths):
         return paths
     cache.write_json_atomic(result_path, record)
+    for filename, data in record["result"].get("companions", {}).items():
+        # e.g. exported weights for the explorer, served beside the result
+        cache.write_json_atomic(out_dir / "results" / filename, data)
     module = experiments.get(name)
     for scheme, path in zip(("light", "dark"), paths[1:]):
         with theme(scheme):

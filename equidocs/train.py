@@ -21,11 +21,12 @@ from typing import Any, Iterator, Sequence
 
 import torch
 import torch.nn.functional as F
-from tqdm import tqdm  # plain text bars: no widget warnings inside notebooks
 
+from equidocs import runstore
 from equidocs.data_specs import DEFAULTS, Splits, make_splits
 from equidocs.models import make_model
 from equidocs.params import count_parameters
+from equidocs.progress import Progress
 
 
 
@@ -240,7 +241,9 @@ def train_many(jobs: Sequence[Job], *, workers: int | None = None, device: str =
 
     On a CPU, ``workers`` processes with one thread each beat one process with many threads for
     these small models (measured in benchmarks/train_throughput.py). Results equal ``train`` run
-    one job at a time, since every job seeds itself.
+    one job at a time, since every job seeds itself. Inside :func:`equidocs.runstore.recording`,
+    finished jobs are read from the store and new ones saved as each finishes (a killed study
+    resumes from its finished runs).
 
     >>> job = Job("dense", {"dataset": "patterns", "canvas": 8, "n_val": 20, "n_test": 20}, 16, seed=0)
     >>> results = train_many([job, replace(job, seed=1)], workers=1)
@@ -249,25 +252,32 @@ def train_many(jobs: Sequence[Job], *, workers: int | None = None, device: str =
     """
     jobs = list(jobs)
     workers = default_workers(device) if workers is None else workers
-    if not isinstance(workers, int) or workers < 1:
+    if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
         raise ValueError(f"workers={workers!r}: expected a positive integer")
-    bar = tqdm(total=len(jobs), desc=desc, disable=not sys.stderr.isatty(), leave=False)
-    results: list[RunResult | None] = [None] * len(jobs)
-    if workers == 1 or len(jobs) == 1:
+    store = runstore.active()
+    results: list[RunResult | None] = [store.get(job) if store else None for job in jobs]
+    todo = [i for i, r in enumerate(results) if r is None]
+    progress = Progress(desc, [_cost(jobs[i]) for i in todo], done_before=len(jobs) - len(todo))
+
+    def finish(i: int, result: RunResult) -> None:
+        results[i] = result
+        if store is not None:
+            store.put(jobs[i], result)
+        progress.advance(_cost(jobs[i]))
+
+    if workers == 1 or len(todo) <= 1:
         with single_thread(device == "cpu"):
-            for i, job in enumerate(jobs):
-                results[i] = train(job, device)
-                bar.update()
+            for i in todo:
+                finish(i, train(jobs[i], device))
     else:
         # Longest jobs first keeps both workers busy until the end.
-        order = sorted(range(len(jobs)), key=lambda i: -_cost(jobs[i]))
+        order = sorted(todo, key=lambda i: -_cost(jobs[i]))
         with ProcessPoolExecutor(workers, mp_context=_context(),
                                  initializer=_worker_init) as pool:
             futures = {pool.submit(train, jobs[i], device): i for i in order}
             for future in as_completed(futures):
-                results[futures[future]] = future.result()
-                bar.update()
-    bar.close()
+                finish(futures[future], future.result())
+    progress.close()
     return results  # type: ignore[return-value]
 
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Install what the site needs (idempotent), run the experiments that are stale, build and serve.
+# Install what the site needs (idempotent), build the site from the frozen results in results/ and
+# serve it (nothing is trained). EQUIDOCS_PROFILE=quick builds from a fresh quick run instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh docs

@@ -77,11 +77,12 @@ def pytest_generate_tests(metafunc):
         metafunc.parametrize("nav_page", [page_path(s) for s in sources], ids=sources)
 
 
-@pytest.fixture(scope="session")
-def built_site(tmp_path_factory) -> Path:
-    """The site, built once per session with ``mkdocs build --strict`` (cwd = repo root)."""
-    out = tmp_path_factory.mktemp("site")
-    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
+def _build_site(out: Path, **env_overrides: str) -> float:
+    """``mkdocs build --strict`` into ``out`` (cwd = repo root); fails the test on any warning.
+
+    Returns the build's wall time in seconds.
+    """
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", **env_overrides}
     start = time.perf_counter()
     proc = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(out)],
@@ -90,13 +91,34 @@ def built_site(tmp_path_factory) -> Path:
     lines = proc.stdout.splitlines()
     warnings = [line for line in lines if line.startswith(("WARNING", "ERROR"))]
     if proc.returncode != 0 or warnings:
-        log = out.parent / "mkdocs-build.log"
+        log = out.parent / f"mkdocs-build-{out.name}.log"
         log.write_text(proc.stdout, encoding="utf-8")
-        pytest.fail(f"`mkdocs build --strict` failed (exit {proc.returncode}); warnings and errors:\n"
+        pytest.fail(f"`mkdocs build --strict` failed (exit {proc.returncode}; profile "
+                    f"{env.get('EQUIDOCS_PROFILE', 'published')}); warnings and errors:\n"
                     + "\n".join(warnings) + f"\n--- last 60 lines of the output (all of it: {log}) ---\n"
                     + "\n".join(lines[-60:]), pytrace=False)
-    sys.__stdout__.write(f"\n[site] built in {time.perf_counter() - start:.0f} s into {out}\n")
+    seconds = time.perf_counter() - start
+    sys.__stdout__.write(f"\n[site] built ({env.get('EQUIDOCS_PROFILE', 'published')}) in "
+                         f"{seconds:.0f} s into {out}\n")
+    return seconds
+
+
+@pytest.fixture(scope="session")
+def built_site(tmp_path_factory) -> Path:
+    """The site, built once per session with ``mkdocs build --strict`` (cwd = repo root).
+
+    By default it is the published site, built from the frozen results in ``results/`` (nothing is
+    trained); set ``EQUIDOCS_PROFILE=quick`` to test against a quick run instead.
+    """
+    out = tmp_path_factory.mktemp("site")
+    _build_site(out)
     return out
+
+
+@pytest.fixture(scope="session")
+def build_site():
+    """``build_site(out, **env) -> seconds``: a strict build with extra environment variables."""
+    return _build_site
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):

@@ -141,3 +141,75 @@ def test_export_writes_result_and_both_figures_then_skips(cache_dir, tmp_path):
     runner.export(changed, out)
     assert all(p.stat().st_mtime_ns != past for p in paths)
     assert json.loads(paths[0].read_text())["key"] == "another-key"
+
+
+# ---- what a source hash ignores, corrupt files, the run store --------------------------------
+
+def test_docstrings_comments_and_figure_code_do_not_change_the_hash(fake_package):
+    raw = cache.source_hash.__wrapped__
+    (fake_package / "c.py").write_text('"""Doc."""\nx = 1\n\ndef figure(r):\n    return 1\n')
+    first = raw("equidocs.a")
+    (fake_package / "c.py").write_text('"""Other doc."""\nx = 1  # note\n\ndef figure(r):\n    """D."""\n    return 2\n')
+    assert raw("equidocs.a") == first
+    (fake_package / "c.py").write_text('"""Other doc."""\nx = 3\n')
+    assert raw("equidocs.a") != first
+
+
+def test_infrastructure_modules_are_not_dependencies():
+    deps = cache.dependencies("equidocs.experiments.weights")
+    assert "equidocs.train" in deps and "equidocs.models" in deps
+    assert not set(deps) & cache.INFRASTRUCTURE
+
+
+def test_a_corrupt_cache_entry_is_recomputed_not_a_traceback(cache_dir):
+    first = runner.run_experiment(NAME)
+    path = cache_dir / NAME / f"{first.record['key']}.json"
+    path.write_text(path.read_text()[:100])  # truncated, as by a killed write without atomicity
+    again = runner.run_experiment(NAME)
+    assert not again.cached and again.record["result"] == first.record["result"]
+    assert json.loads(path.read_text())["result"] == first.record["result"]
+
+
+TINY = {"dataset": "patterns", "canvas": 8, "n_val": 20, "n_test": 20}
+
+
+def test_the_run_store_resumes_a_killed_study_and_heals_corrupt_runs(tmp_path):
+    from dataclasses import replace
+
+    from equidocs import runstore
+    from equidocs.train import Job, train_many
+
+    jobs = [Job("dense", TINY, 16, seed=s) for s in range(3)]
+    first = runstore.RunStore(tmp_path / "runs")
+    with runstore.recording(first):
+        done = train_many(jobs[:2], workers=1)  # "killed" after two of the three runs
+    files = sorted((tmp_path / "runs").rglob("*.json"))
+    assert len(files) == 2 and first.hits == 0
+    files[0].write_text("{trunc")  # one of them corrupt
+    second = runstore.RunStore(tmp_path / "runs")
+    with runstore.recording(second):
+        resumed = train_many(jobs, workers=1)
+    assert second.hits == 1  # the intact one was reused; the corrupt one and the third retrained
+    assert [r.test_acc for r in resumed[:2]] == [r.test_acc for r in done]
+    assert len(second.log) == 3 and len(runstore.compact(second.log)) == 3
+    replay = runstore.replay_store(runstore.compact(second.log), "cpu")
+    with runstore.recording(replay):
+        assert [r.test_acc for r in train_many(jobs, workers=1)] == [r.test_acc for r in resumed]
+        with pytest.raises(KeyError, match="not among the recorded runs"):
+            train_many([replace(jobs[0], seed=9)], workers=1)
+
+
+def test_drawing_names_are_used_only_by_figure_functions():
+    """Source hashes skip drawing imports and ``figure``: sound only if no result code draws."""
+    import ast
+
+    from equidocs import experiments
+
+    for name in experiments.NAMES:
+        tree = ast.parse(cache._module_path(experiments.get(name).__name__).read_text())
+        drawing = {alias.asname or alias.name.split(".")[0] for node in tree.body if cache._drawing_import(node)
+                   for alias in node.names}
+        for node in tree.body:
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef, ast.Assign)) and getattr(node, "name", "") != "figure":
+                used = {n.id for n in ast.walk(node) if isinstance(n, ast.Name)} & drawing
+                assert not used, f"{name}: {getattr(node, 'name', 'a module constant')} uses {used}"

@@ -70,3 +70,21 @@ def test_bad_profile_is_an_argparse_error(cache, capsys):
     with pytest.raises(SystemExit) as info:
         main(["run", "--profile", "huge"])
     assert info.value.code == 2 and "huge" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("args, complaint", [
+    (["run", "--device", "tpu"], "--device 'tpu': expected cpu, cuda or cuda:N"),
+    (["run", "--workers", "0"], "--workers: expected a positive whole number, got '0'"),
+    (["audit", "--runs", "-1"], "--runs: expected a whole number >= 0, got '-1'"),
+    (["audit", "--device", "gpu"], "expected cpu, cuda or cuda:N"),
+])
+def test_bad_device_workers_and_runs_are_refused_with_a_clear_message(cache, capsys, args, complaint):
+    with pytest.raises(SystemExit) as info:
+        main(args)
+    assert info.value.code == 2 and complaint in capsys.readouterr().err
+    assert not cache.exists()
+
+
+def test_stale_without_freeze_is_refused(cache, capsys):
+    assert main(["run", "--stale"]) == 2
+    assert "--stale goes with --freeze" in capsys.readouterr().err

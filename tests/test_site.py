@@ -159,3 +159,53 @@ def test_no_cdn_scripts_styles_or_fonts(built_site, pages):
             if needle in text:
                 problems.append(f"{path.relative_to(built_site)}: contains {needle!r}")
     assert not problems, "\n".join(problems)
+
+
+# --- profiles: the published site (frozen results) and a cold quick run -------------------------
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_published_site_is_built_from_the_frozen_results(built_site):
+    """The default build publishes results/ as they are: each served result JSON is the frozen one."""
+    import os
+
+    if os.environ.get("EQUIDOCS_PROFILE", "published") != "published":
+        pytest.skip("built_site was built from EQUIDOCS_PROFILE="
+                    f"{os.environ['EQUIDOCS_PROFILE']} in this session")
+    for frozen_file in sorted((ROOT / "results").glob("*.json")):
+        served = json.loads((built_site / "results" / frozen_file.name).read_text())
+        assert served == json.loads(frozen_file.read_text()), frozen_file.name
+
+
+def test_a_stale_frozen_result_fails_the_build_naming_the_fix(tmp_path):
+    """Publishing refuses a tampered (or stale) result, with the command that refreshes it."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    copy = tmp_path / "repo"
+    # The refusal comes before anything is built, so the code, pages and results are all it needs.
+    shutil.copytree(ROOT, copy, ignore=shutil.ignore_patterns(".git", ".venv", "build", "site", "*.egg-info"))
+    record = json.loads((copy / "results" / "amnesia.json").read_text())
+    record["result"]["numbers"]["canvas"] = "99"  # a hand edit: the checksum no longer matches
+    (copy / "results" / "amnesia.json").write_text(json.dumps(record))
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "EQUIDOCS_PROFILE": "published",
+           "PYTHONPATH": str(copy)}
+    done = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(tmp_path / "s")],
+                          cwd=copy, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode != 0
+    assert "refusing to publish" in done.stderr and "amnesia.json" in done.stderr
+    assert "python -m equidocs run --profile full --freeze amnesia" in done.stderr
+
+
+def test_quick_profile_builds_every_page_from_an_empty_cache(tmp_path, nav_pages, build_site):
+    """Development and CI: the whole site from a from-scratch quick run (no cache, no results/)."""
+    out = tmp_path / "quick-site"
+    seconds = build_site(out, EQUIDOCS_PROFILE="quick", EQUIDOCS_CACHE=str(tmp_path / "empty-cache"))
+    for src, built in nav_pages.items():
+        assert (out / built).exists(), f"{src} was not built under the quick profile"
+    record = json.loads((out / "results" / "sample_efficiency.json").read_text())
+    assert record["profile"] == "quick"
+    print(f"quick cold build: {seconds:.0f} s")

@@ -5,7 +5,11 @@ Tokens in page Markdown:
 - ``[[NAME.KEY]]`` -> ``result["numbers"][KEY]`` of experiment NAME (an unknown one fails the build);
 - ``[[figure:NAME]]`` -> the figure in light and dark variants, its caption and a link to its JSON.
 Generated files live in ``build/generated`` (outside docs/, so ``mkdocs serve`` does not loop).
-Environment: ``EQUIDOCS_PROFILE`` (quick|full, default quick), ``EQUIDOCS_DEVICE`` (default cpu).
+- ``[[published.version]]`` / ``[[published.date]]`` -> the equidocs version and the date of the
+  newest result the pages are built from (for citing).
+Environment: ``EQUIDOCS_PROFILE``: ``published`` (default: the frozen results in ``results/``,
+nothing is trained; a stale or tampered one fails the build), ``quick`` or ``full`` (run the
+profile through the cache); ``EQUIDOCS_DEVICE`` (default cpu).
 """
 
 from __future__ import annotations
@@ -18,8 +22,9 @@ from pathlib import Path
 from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File, Files
 
-from equidocs import cache, experiments
-from equidocs.runner import run_all
+import equidocs
+from equidocs import cache, experiments, frozen
+from equidocs.runner import export, run_all
 
 log = logging.getLogger("mkdocs.hooks.equidocs")
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,6 +32,7 @@ GENERATED = ROOT / "build" / "generated"
 MATHJAX = ROOT / "build" / "vendor" / "node_modules" / "mathjax" / "es5" / "tex-svg-full.js"
 TOKEN = re.compile(r"\[\[([a-z_]+)\.([A-Za-z0-9_.\-]+)\]\]")
 FIGURE = re.compile(r"\[\[figure:([a-z_]+)\]\]")
+PUBLISHED = "published"  # default profile: the frozen full-profile results committed in results/
 _records: dict[str, dict] = {}
 
 
@@ -44,7 +50,13 @@ def on_config(config):
 
 
 def on_pre_build(config) -> None:
-    profile = os.environ.get("EQUIDOCS_PROFILE", "quick")
+    profile = os.environ.get("EQUIDOCS_PROFILE", PUBLISHED)
+    if profile == PUBLISHED:
+        _load_published()
+        return
+    if profile not in experiments.PROFILES:
+        raise PluginError(f"equidocs: EQUIDOCS_PROFILE={profile!r}: expected {PUBLISHED} (the default: "
+                          f"the frozen results in results/) or one of {', '.join(experiments.PROFILES)}")
     device = os.environ.get("EQUIDOCS_DEVICE", "cpu")
     try:
         outcomes = run_all(profile=profile, device=device, out_dir=GENERATED)
@@ -53,6 +65,19 @@ def on_pre_build(config) -> None:
     for o in outcomes:
         _records[o.name] = o.record
         log.info("equidocs: %-20s %s %6.1fs", o.name, "cache hit " if o.cached else "ran      ", o.seconds)
+
+
+def _load_published() -> None:
+    """Publish the frozen results: refuse any that is unreadable, tampered with or stale."""
+    folder = ROOT / "results"
+    for name in experiments.NAMES:
+        try:
+            record = frozen.load_fresh(name, folder)
+        except frozen.FrozenError as error:
+            raise PluginError(f"equidocs: refusing to publish: {error}") from None
+        export(record, GENERATED)
+        _records[name] = record
+        log.info("equidocs: %-20s frozen result of %s", name, record["created"])
 
 
 def on_files(files: Files, config) -> Files:
@@ -66,8 +91,18 @@ def on_files(files: Files, config) -> Files:
     return files
 
 
+def _published(key: str, page: str) -> str:
+    if key == "version":
+        return equidocs.__version__
+    if key == "date":
+        return max(record["created"] for record in _records.values())[:10]
+    raise PluginError(f"{page}: [[published.{key}]]: unknown key; expected version or date")
+
+
 def _number(match: re.Match, page: str) -> str:
     name, key = match.groups()
+    if name == "published":
+        return _published(key, page)
     if name not in _records:
         raise PluginError(f"{page}: [[{name}.{key}]]: no experiment {name!r} "
                           f"(expected one of {', '.join(experiments.NAMES)})")
@@ -88,7 +123,7 @@ def _figure(match: re.Match, page: str, prefix: str, url_prefix: str) -> str:
         f'<figure markdown="span" id="fig-{name}">\n'
         f"  ![{alt}]({prefix}figures/{name}.svg#only-light){{ loading=lazy }}\n"
         f"  ![{alt}]({prefix}figures/{name}-dark.svg#only-dark){{ loading=lazy }}\n"
-        f"  <figcaption>{caption} Profile <code>{record['profile']}</code>, run took "
+        f"  <figcaption>{caption} Profile <code>{record['profile']}</code>, computed {record['created'][:10]}, run took "
         f"{record['wall_s']:.0f} s. <a href=\"{url_prefix}results/{name}.json\">Result JSON</a></figcaption>\n"
         f"</figure>\n"
     )

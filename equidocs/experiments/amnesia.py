@@ -41,8 +41,7 @@ class Config:
     def profile(cls, name: str) -> "Config":
         if name == "quick":
             return cls()
-        return cls(ns=(32, 128, 512, 2048), seeds=tuple(range(10)), draws=8,
-                   train=FULL_TRAIN)
+        return cls(ns=(16, 64, 512, 2048), seeds=tuple(range(6)), draws=8, train=FULL_TRAIN)
 
 
 def _positions(canvas: int, pattern: int) -> int:

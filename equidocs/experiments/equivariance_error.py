@@ -51,9 +51,9 @@ class Config:
     def profile(cls, name: str) -> "Config":
         if name == "quick":
             return cls()
-        return cls(canvas=32, inits=10, task={"dataset": "digits", "canvas": 32, "n_val": 359,
-                                              "n_test": 359},
-                   n_train=1024, seeds=tuple(range(10)), max_shift=6, train=FULL_TRAIN)
+        return cls(canvas=16, inits=10, task={"dataset": "patterns", "canvas": 16, "noise": 0.1,
+                                              "n_val": 500, "n_test": 1000},
+                   n_train=512, seeds=tuple(range(6)), max_shift=4, train=FULL_TRAIN)
 
 
 def untrained_errors(cfg: Config) -> dict:

@@ -45,9 +45,8 @@ class Config:
     def profile(cls, name: str) -> "Config":
         if name == "quick":
             return cls()
-        return cls(canvases=(7, 8, 10, 12, 14, 16, 20, 24), seeds=tuple(range(10)),
-                   ladder=tuple(2 ** k for k in range(2, 16)), tune_canvas=14, target=0.9,
-                   train=FULL_TRAIN)
+        return cls(canvases=(7, 8, 10, 12, 14), seeds=tuple(range(6)),
+                   ladder=tuple(2 ** k for k in range(2, 14)), tune_canvas=12, train=FULL_TRAIN)
 
 
 def _fit(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:

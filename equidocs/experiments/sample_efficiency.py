@@ -41,10 +41,9 @@ class Config:
         if name == "quick":
             return cls()
         return cls(tasks={
-            "patterns": {"dataset": "patterns", "canvas": 24, "noise": 0.1, "n_val": 1000, "n_test": 2000},
-            "digits": {"dataset": "digits", "canvas": 32, "n_val": 359, "n_test": 359},
-        }, ns=(16, 32, 64, 128, 256, 512, 1024), seeds=tuple(range(10)), arms=ARMS,
-            train=FULL_TRAIN)
+            "patterns": {"dataset": "patterns", "canvas": 16, "noise": 0.1, "n_val": 500, "n_test": 1000},
+            "digits": {"dataset": "digits", "canvas": 20, "n_val": 359, "n_test": 359},
+        }, ns=(16, 64, 256, 1024, 2048), seeds=tuple(range(5)), train=FULL_TRAIN)
 
 
 def _spec(task: dict, arm: str) -> tuple[str, dict]:

@@ -43,7 +43,7 @@ class Config:
     def profile(cls, name: str) -> "Config":
         if name == "quick":
             return cls()
-        return cls(ns=(16, 64, 256, 1024, 4096), seeds=tuple(range(10)), train=FULL_TRAIN)
+        return cls(ns=(16, 128, 512, 2048), seeds=tuple(range(6)), train=FULL_TRAIN)
 
 
 def _footprint(job: Job) -> np.ndarray:
