@@ -5,6 +5,8 @@ Tokens in page Markdown:
 - ``[[NAME.KEY]]`` -> ``result["numbers"][KEY]`` of experiment NAME (an unknown one fails the build);
 - ``[[figure:NAME]]`` -> the figure in light and dark variants, its caption and a link to its JSON.
 Generated files live in ``build/generated`` (outside docs/, so ``mkdocs serve`` does not loop).
+- ``[[claim:NAME]]`` -> the sentence of claim NAME (:mod:`equidocs.claims`), checked against the
+  results: a claim the data do not support fails the build, naming the page, claim and numbers;
 - ``[[published.version]]`` / ``[[published.date]]`` -> the equidocs version and the date of the
   newest result the pages are built from (for citing).
 Environment: ``EQUIDOCS_PROFILE``: ``published`` (default: the frozen results in ``results/``,
@@ -23,7 +25,7 @@ from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File, Files
 
 import equidocs
-from equidocs import cache, experiments, frozen
+from equidocs import cache, claims, experiments, frozen
 from equidocs.runner import export, run_all
 
 log = logging.getLogger("mkdocs.hooks.equidocs")
@@ -32,6 +34,7 @@ GENERATED = ROOT / "build" / "generated"
 MATHJAX = ROOT / "build" / "vendor" / "node_modules" / "mathjax" / "es5" / "tex-svg-full.js"
 TOKEN = re.compile(r"\[\[([a-z_]+)\.([A-Za-z0-9_.\-]+)\]\]")
 FIGURE = re.compile(r"\[\[figure:([a-z_]+)\]\]")
+CLAIM = re.compile(r"\[\[claim:([A-Za-z0-9_.]+)\]\]")
 PUBLISHED = "published"  # default profile: the frozen full-profile results committed in results/
 _records: dict[str, dict] = {}
 
@@ -134,4 +137,12 @@ def on_page_markdown(markdown: str, page, config, files) -> str:
     prefix = "../" * src.count("/")  # Markdown links: relative to the source file
     url_prefix = "../" * page.url.count("/")  # raw HTML links: relative to the page's URL
     markdown = FIGURE.sub(lambda m: _figure(m, src, prefix, url_prefix), markdown)
+    markdown = CLAIM.sub(lambda m: _claim(m.group(1), src), markdown)
     return TOKEN.sub(lambda m: _number(m, src), markdown)
+
+
+def _claim(name: str, page: str) -> str:
+    try:
+        return claims.render(name, _records, page)
+    except (claims.ClaimError, KeyError) as error:  # a claim the data do not support fails the build
+        raise PluginError(f"equidocs: {error}") from None

@@ -1,0 +1,117 @@
+"""Claims about results, checked when the site is built.
+
+A page states a result through a named claim, ``[[claim:NAME]]``, never as hand-typed prose. The
+build evaluates the claim on the result records it publishes: the claim's sentence (with its
+numbers and intervals filled in) replaces the token when the data support it, and the build fails,
+naming the page, the claim and the numbers, when they do not. A comparison holds only when its 95%
+interval excludes equality: "conv is more accurate than dense" needs the whole interval of the
+paired difference above zero (over seeds and test examples, :mod:`equidocs.stats`).
+
+>>> records = {"sample_efficiency": {"result": {"tasks": {"patterns": {"ns": [16, 64], "arms": {
+...     "conv": {"test_acc": [[0.9, 1.0], [0.8, 1.0], [0.9, 0.9]]},
+...     "dense": {"test_acc": [[0.3, 0.6], [0.2, 0.5], [0.3, 0.6]]}}}}}}}
+>>> evaluate("patterns.conv_beats_dense", records).holds
+True
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from equidocs.stats import paired_difference
+
+KIND_NAMES = {"conv": "conv net", "local": "locally-connected net", "dense": "dense net",
+              "conv+perm": "conv net on shuffled pixels", "dense+perm": "dense net on shuffled pixels"}
+TASK_NAMES = {"patterns": "glyphs", "digits": "digits"}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    holds: bool
+    sentence: str     # what the page shows when the claim holds
+    evidence: str     # the numbers behind it (shown in the build error when it does not)
+
+
+@dataclass(frozen=True)
+class Claim:
+    name: str
+    check: Callable[[dict], Verdict]   # {experiment: record} -> verdict
+
+
+def _arms(records: dict, task: str) -> tuple[list, dict, int | None]:
+    data = records["sample_efficiency"]["result"]["tasks"][task]
+    return data["ns"], data["arms"], data.get("spec", {}).get("n_test")
+
+
+def more_accurate_everywhere(task: str, better: str, worse: str) -> Claim:
+    """``better`` beats ``worse`` on ``task`` at every training-set size (paired by seed)."""
+
+    def check(records: dict) -> Verdict:
+        ns, arms, n_test = _arms(records, task)
+        a, b = np.array(arms[better]["test_acc"]), np.array(arms[worse]["test_acc"])  # (seeds, ns)
+        diffs = [paired_difference(a[:, i], b[:, i], n_test=n_test) for i in range(len(ns))]
+        evidence = "; ".join(f"n={n}: {d.mean:+.1%} [{d.low:+.1%}, {d.high:+.1%}]" for n, d in zip(ns, diffs))
+        lo = min(d.low for d in diffs)
+        sentence = (f"On the {TASK_NAMES[task]}, the {KIND_NAMES[better]} is more accurate than the "
+                    f"{KIND_NAMES[worse]} at every training-set size tried ({len(ns)} sizes, "
+                    f"{a.shape[0]} seeds; the smallest gain is {min(d.mean for d in diffs):+.0%} points, "
+                    f"every 95% interval above zero)")
+        return Verdict(lo > 0, sentence, f"{better} minus {worse} test accuracy: {evidence}")
+
+    return Claim(f"{task}.{better.replace('+', '_')}_beats_{worse.replace('+', '_')}", check)
+
+
+def fewer_examples(task: str, better: str, worse: str) -> Claim:
+    """``better`` reaches the target with fewer examples than ``worse`` (intervals apart)."""
+
+    def check(records: dict) -> Verdict:
+        ns, arms, _ = _arms(records, task)
+        target = records["sample_efficiency"]["result"]["numbers"]["target"]
+        a, b = arms[better], arms[worse]
+        a_hi = a["n_target_ci"][1]
+        b_lo = b["n_target_ci"][0] if b["n_target"] is not None else float(ns[-1])
+        reached = b["n_target"] is not None
+        ratio = f"{b['n_target'] / a['n_target']:.0f} times" if reached else f"more than {ns[-1] / a['n_target']:.0f} times"
+        sentence = (f"On the {TASK_NAMES[task]}, the {KIND_NAMES[better]} reaches {target} test accuracy with "
+                    f"{ratio} fewer examples than the {KIND_NAMES[worse]}")
+        evidence = (f"{better}: {a['n_target']} [{a['n_target_ci'][0]}, {a_hi}]; {worse}: "
+                    f"{b['n_target']} [{b['n_target_ci'][0] if reached else '>' + str(ns[-1])}, "
+                    f"{b['n_target_ci'][1] if reached else ''}]")
+        holds = a["n_target"] is not None and a_hi is not None and b_lo is not None and a_hi < b_lo
+        return Verdict(holds, sentence, evidence)
+
+    return Claim(f"{task}.{better}_fewer_examples_than_{worse}", check)
+
+
+CLAIMS: dict[str, Claim] = {c.name: c for c in [
+    more_accurate_everywhere("patterns", "conv", "dense"),
+    more_accurate_everywhere("patterns", "conv", "local"),
+    more_accurate_everywhere("digits", "conv", "dense"),
+    more_accurate_everywhere("digits", "conv", "local"),
+    more_accurate_everywhere("patterns", "conv", "conv+perm"),
+    more_accurate_everywhere("digits", "conv", "conv+perm"),
+    fewer_examples("patterns", "conv", "dense"),
+    fewer_examples("digits", "conv", "dense"),
+]}
+
+
+class ClaimError(ValueError):
+    """A claim that the published data do not support."""
+
+
+def evaluate(name: str, records: dict) -> Verdict:
+    """The verdict of claim ``name`` on ``{experiment: record}``."""
+    if name not in CLAIMS:
+        raise KeyError(f"claim {name!r}: unknown; expected one of {', '.join(sorted(CLAIMS))}")
+    return CLAIMS[name].check(records)
+
+
+def render(name: str, records: dict, page: str) -> str:
+    """The claim's sentence when the data support it; else :class:`ClaimError` naming page and numbers."""
+    verdict = evaluate(name, records)
+    if not verdict.holds:
+        raise ClaimError(f"{page}: claim {name!r} is not supported by the data: {verdict.evidence}")
+    return verdict.sentence

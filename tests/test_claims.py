@@ -1,0 +1,82 @@
+"""Claims about results: they hold on the published data, and break when the data contradict them."""
+import copy
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+from equidocs import claims, frozen
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def synthetic(conv=0.95, dense=0.5, seeds=5):
+    """A sample_efficiency-like record with two sizes on the glyphs."""
+    acc = lambda v: [[v, min(1.0, v + 0.02)] for _ in range(seeds)]  # noqa: E731
+    arm = lambda v: {"test_acc": acc(v), "n_target": 20.0, "n_target_ci": [16.0, 25.0]}  # noqa: E731
+    return {"sample_efficiency": {"result": {"numbers": {"target": "90%"}, "tasks": {"patterns": {
+        "ns": [16, 64], "spec": {"n_test": 1000},
+        "arms": {"conv": arm(conv), "dense": {**arm(dense), "n_target": None, "n_target_ci": [None, None]},
+                 "local": arm(dense)}}}}}}
+
+
+def test_a_supported_claim_renders_its_sentence_with_numbers():
+    text = claims.render("patterns.conv_beats_dense", synthetic(), "x.md")
+    assert text.startswith("On the glyphs, the conv net is more accurate than the dense net")
+    assert "2 sizes" in text and "5 seeds" in text
+
+
+def test_swapping_two_kinds_breaks_the_claim_naming_page_claim_and_numbers():
+    records = synthetic()
+    arms = records["sample_efficiency"]["result"]["tasks"]["patterns"]["arms"]
+    arms["conv"], arms["dense"] = arms["dense"], arms["conv"]
+    with pytest.raises(claims.ClaimError) as info:
+        claims.render("patterns.conv_beats_dense", records, "data-efficiency.md")
+    message = str(info.value)
+    assert "data-efficiency.md" in message and "patterns.conv_beats_dense" in message and "n=16" in message
+
+
+def test_a_tie_is_not_a_win():
+    assert not claims.evaluate("patterns.conv_beats_dense", synthetic(conv=0.6, dense=0.6)).holds
+
+
+def test_fewer_examples_needs_separated_intervals():
+    assert claims.evaluate("patterns.conv_fewer_examples_than_dense", synthetic()).holds
+    records = synthetic()
+    arms = records["sample_efficiency"]["result"]["tasks"]["patterns"]["arms"]
+    arms["dense"].update({"n_target": 22.0, "n_target_ci": [18.0, 30.0]})  # overlaps conv's [16, 25]
+    assert not claims.evaluate("patterns.conv_fewer_examples_than_dense", records).holds
+
+
+def test_unknown_claim_is_named():
+    with pytest.raises(KeyError, match="claim 'nope': unknown"):
+        claims.evaluate("nope", synthetic())
+
+
+def used_claims() -> set[str]:
+    return {m.group(1) for page in (ROOT / "docs").rglob("*.md")
+            for m in claims_pattern().finditer(page.read_text(encoding="utf-8"))}
+
+
+def claims_pattern():
+    spec = importlib.util.spec_from_file_location("hooks", ROOT / "tools" / "mkdocs_hooks.py")
+    hooks = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(hooks)
+    return hooks.CLAIM
+
+
+def test_every_claim_on_the_pages_holds_on_the_published_results():
+    records = {name: frozen.read(name, ROOT / "results") for name in ("sample_efficiency",)}
+    for name in sorted(used_claims()):
+        verdict = claims.evaluate(name, records)
+        assert verdict.holds, f"{name}: {verdict.evidence}"
+
+
+def test_swapping_conv_and_dense_in_the_published_results_breaks_their_claims():
+    records = {"sample_efficiency": copy.deepcopy(frozen.read("sample_efficiency", ROOT / "results"))}
+    for task in records["sample_efficiency"]["result"]["tasks"].values():
+        task["arms"]["conv"], task["arms"]["dense"] = task["arms"]["dense"], task["arms"]["conv"]
+    broken = [name for name in sorted(used_claims()) if "conv_beats_dense" in name or "conv_fewer" in name]
+    assert broken, "the pages state no conv-vs-dense claim"
+    for name in broken:
+        assert not claims.evaluate(name, records).holds, name
