@@ -72,6 +72,9 @@ TINY = {
     "equivariance_error": dict(canvas=8, shifts=(1, 2), inits=2, n_train=16, seeds=(0, 1),
                                task={"dataset": "digits", "canvas": 10, "n_val": 16, "n_test": 16},
                                train=TINY_TRAIN),
+    "explorer_models": dict(task={"dataset": "patterns", "canvas": 10, "train_where": "top-left",
+                                  "test_where": "anywhere", "n_val": 16, "n_test": 16},
+                            ns=(8,), seeds=(0, 1), tune_n=8, train=TINY_TRAIN),
     "parameter_counts": {},
 }
 

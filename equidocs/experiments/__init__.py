@@ -19,6 +19,7 @@ NAMES = (
     "sample_efficiency",
     "amnesia",
     "weights",
+    "explorer_models",
     "resolution_scaling",
 )
 PROFILES = ("quick", "full")

@@ -115,18 +115,32 @@ def run(cfg: Config, ctx) -> dict:
 
 
 def figure(result: dict) -> plt.Figure:
+    from equidocs.plotting import ACCURACY_CMAP, KIND_NAMES, SMALL_FONT, figsize, mark_chance_on_colorbar
+
     kinds, ns, reg = result["kinds"], result["ns"], result["region"]
-    fig, axes = plt.subplots(len(ns), len(kinds), figsize=(2.6 * len(kinds) + 0.8, 2.5 * len(ns)),
-                             squeeze=False)
+    by_rows = len(ns) >= len(kinds)  # the longer list runs across: rows are kinds when there are more sizes
+    nrows, ncols = (len(kinds), len(ns)) if by_rows else (len(ns), len(kinds))
+    cell = min(1.9, 5.6 / ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=figsize(cell * nrows + 0.9), squeeze=False,
+                             layout="constrained")
     for i, n in enumerate(ns):
         for j, kind in enumerate(kinds):
-            ax = axes[i][j]
+            ax = axes[j][i] if by_rows else axes[i][j]
             data = result["models"][kind]["by_n"][str(n)]
-            im = ax.imshow(np.array(data["acc_map"]), vmin=0, vmax=1, cmap="viridis")
-            ax.add_patch(Rectangle((reg["left"] - 0.5, reg["top"] - 0.5), reg["width"], reg["height"],
-                                   fill=False, ec="white", lw=1.8, ls="--"))
+            im = ax.imshow(np.array(data["acc_map"]), vmin=0, vmax=1, cmap=ACCURACY_CMAP)
+            for ec, lw, ls in (("black", 2.6, "-"), ("white", 1.4, (0, (3, 2)))):  # reads on any colour
+                ax.add_patch(Rectangle((reg["left"] - 0.5, reg["top"] - 0.5), reg["width"], reg["height"],
+                                       fill=False, ec=ec, lw=lw, ls=ls))
             ax.set_xticks([]), ax.set_yticks([]), ax.grid(False)
-            ax.set_title(f"{kind}, n={n}\ninside {data['inside'][0]:.0%} · outside {data['outside'][0]:.0%}",
-                         fontsize=9, color=KIND_COLORS[kind])
-    fig.colorbar(im, ax=axes, shrink=0.8, label="test accuracy")
+            for spine in ax.spines.values():
+                spine.set(color=KIND_COLORS[kind], lw=2.5)
+            sep = " · " if cell >= 1.8 else "\n"  # one line where it fits
+            ax.set_xlabel(f"inside {data['inside'][0]:.0%}{sep}outside {data['outside'][0]:.0%}",
+                          fontsize=SMALL_FONT, labelpad=3)
+            if ax in axes[:, 0]:
+                ax.set_ylabel(KIND_NAMES[kind] if by_rows else f"{n} examples")
+            if ax in axes[0]:
+                ax.set_title(f"{n} examples" if by_rows else KIND_NAMES[kind])
+    cbar = fig.colorbar(im, ax=axes, shrink=0.85, label="test accuracy at each position")
+    mark_chance_on_colorbar(cbar, len(result["classes"]))
     return fig

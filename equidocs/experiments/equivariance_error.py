@@ -122,30 +122,57 @@ def run(cfg: Config, ctx) -> dict:
 
 
 def figure(result: dict) -> plt.Figure:
-    fig, (ax1, ax2, ax3) = plt.subplots(1, 3, figsize=(13, 4.0), gridspec_kw={"width_ratios": [1.3, 0.8, 1.3]})
-    cmap = plt.get_cmap("tab10")
-    floor = 1e-9  # exact zeros are drawn here (a log axis has no zero)
-    for i, (name, data) in enumerate(result["untrained"].items()):
-        mean = np.maximum(np.array(data["mean"]), floor)
-        ax1.errorbar(result["shifts"], mean, yerr=data["std"], fmt="o-", color=cmap(i), label=name,
-                     capsize=2, markersize=4)
-    ax1.set(yscale="log", xlabel="shift (pixels, diagonal)", ylabel="relative equivariance error",
-            xticks=result["shifts"], title="untrained: error by design")
-    ax1.text(result["shifts"][0], floor * 3, "exactly 0", fontsize=7, va="bottom")
-    ax1.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2)
-    im = ax2.imshow(np.array(result["error_map"]), cmap="magma")
-    ax2.set_title("zero padding:\nerror by position"), ax2.grid(False)
+    from equidocs.plotting import (KIND_COLORS, KIND_MARKERS, MAGNITUDE_CMAP, OTHER_COLORS, OTHER_MARKERS,
+                                   SMALL_FONT, figsize, muted_color)
+
+    names = list(result["untrained"])
+    style, others = {}, iter(zip(OTHER_COLORS * 2, OTHER_MARKERS * 2))
+    for name in names:  # the plain conv, local and dense nets in their kinds' colours; conv variants apart
+        kind = "local" if name.startswith("locally") else "dense" if name.startswith("dense") else None
+        if kind is None and name != names[0]:
+            style[name] = next(others)
+        else:
+            kind = kind or "conv"
+            style[name] = (KIND_COLORS[kind], KIND_MARKERS[kind])
+    short = {n: n.replace("conv, ", "").replace("conv + ", "").replace("locally connected", "local")
+             .replace(" padding", " pad") for n in names}
+
+    fig, (ax1, ax2, ax3) = plt.subplots(1, 3, figsize=figsize(3.9), layout="constrained",
+                                        gridspec_kw={"width_ratios": [1.2, 0.8, 1.25]})
+    floor = 1e-6  # below float32 round-off: drawn on the "≈0" line (a log axis has no zero)
+    for name in names:
+        data = result["untrained"][name]
+        mean = np.maximum(np.array(data["mean"], float), floor)
+        color, marker = style[name]
+        ax1.errorbar(result["shifts"], mean, yerr=data["std"], fmt="-", marker=marker, color=color,
+                     label=name, capsize=2, markersize=5, lw=1.3)
+    ax1.set_yscale("log")
+    ax1.set_ylim(floor / 2.5, 4)
+    ax1.set_yticks([floor, 1e-4, 1e-2, 1], ["≈0", "0.0001", "0.01", "1"])
+    ax1.minorticks_off()
+    ax1.set(xlabel="shift (pixels, diagonal)", ylabel="relative equivariance error",
+            xticks=result["shifts"], title="untrained")
+
+    im = ax2.imshow(np.array(result["error_map"]), cmap=MAGNITUDE_CMAP, vmin=0)
+    ax2.set_title("zero padding:\nerror by position")
+    ax2.grid(False)
     ax2.set_xticks([]), ax2.set_yticks([])
-    fig.colorbar(im, ax=ax2, shrink=0.75)
-    names = list(result["trained"])
+    fig.colorbar(im, ax=ax2, location="bottom", pad=0.03, label="relative error, 1-px shift")
+
     cons = [result["trained"][n]["consistency"] for n in names]
-    ax3.barh(range(len(names)), [c[0] for c in cons], xerr=[c[1] for c in cons],
-             color=[cmap(i) for i in range(len(names))], capsize=2)
-    for i, n in enumerate(names):
-        ax3.text(0.02, i, f"acc {result['trained'][n]['test_acc'][0]:.0%}", va="center", fontsize=7.5,
-                 color="white")
-    ax3.set_yticks(range(len(names)), names, fontsize=8)
+    y = np.arange(len(names))
+    ax3.barh(y, [c[0] for c in cons], xerr=[c[1] for c in cons], color=[style[n][0] for n in names],
+             capsize=2, height=0.7, error_kw={"ecolor": muted_color(), "lw": 1})
+    ax3.set_yticks(y, [short[n] for n in names])
     ax3.invert_yaxis()
-    ax3.set(xlim=(0, 1.0), xlabel="shift consistency", title="trained models")
-    fig.tight_layout()
+    ax3.grid(axis="y", visible=False)
+    for i, n in enumerate(names):  # test accuracy, in a column right of the bars
+        ax3.text(1.03, i, f"{result['trained'][n]['test_acc'][0]:.0%}", va="center", ha="left",
+                 fontsize=SMALL_FONT, transform=ax3.get_yaxis_transform())
+    ax3.text(1.03, -0.9, "test\nacc.", va="bottom", ha="left", fontsize=SMALL_FONT,
+             transform=ax3.get_yaxis_transform())
+    ax3.set(xlim=(0, 1.0), xticks=[0, 0.5, 1], xticklabels=["0", "50%", "100%"],
+            xlabel="shift consistency", title="trained")
+    handles, labels = ax1.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncol=3, handlelength=2.2, columnspacing=1.2)
     return fig

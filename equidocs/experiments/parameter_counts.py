@@ -65,18 +65,28 @@ def run(cfg: Config, ctx) -> dict:
 
 
 def figure(result: dict) -> plt.Figure:
-    rows = result["rows"]
-    fig, ax = plt.subplots(figsize=(7.5, 4.2))
+    from equidocs.plotting import KIND_MARKERS, KIND_NAMES, SMALL_FONT, figsize, plain_log_axis
+
+    rows = sorted(result["rows"], key=lambda r: r["pixels"])
+    numbers = result["numbers"]
+    fig, ax = plt.subplots(figsize=figsize(4.0), layout="constrained")
     pixels = [r["pixels"] for r in rows]
-    for kind, label in (("dense", "dense layer"), ("local", "locally connected layer"),
-                        ("conv", "conv layer")):
-        ax.plot(pixels, [r[kind] for r in rows], "o-", color=KIND_COLORS[kind], label=label)
-    for i, r in enumerate(rows):  # labels alternate below/above the dense line so neighbours don't collide
+    for kind in ("dense", "local", "conv"):
+        ax.plot(pixels, [r[kind] for r in rows], "-", marker=KIND_MARKERS[kind], color=KIND_COLORS[kind],
+                label=f"{KIND_NAMES[kind]} layer")
+    for i, r in enumerate(rows):  # short names, alternately below/above the dense line: neighbours don't collide
+        words = r["name"].split()
+        short = " ".join(words[:2]) if len(words) > 1 and words[1] == "MP" else words[0]
         below = i % 2 == 0
-        ax.annotate(r["name"].rsplit(" ", 1)[0], (r["pixels"], r["dense"]), textcoords="offset points",
-                    xytext=(0, -16 if below else 10), ha="center", fontsize=7.5)
+        ax.annotate(short, (r["pixels"], r["dense"]), textcoords="offset points",
+                    xytext=(0, -9 if below else 8), ha="center", va="top" if below else "bottom",
+                    fontsize=SMALL_FONT)
     ax.set(xscale="log", yscale="log", xlabel="pixels per image (H × W)",
-           ylabel="parameters of one layer", title="One guard per window vs one guard for all")
-    ax.legend(loc="center right")
-    fig.tight_layout()
+           ylabel=f"parameters of one layer\n({numbers['c_in']} → {numbers['c_out']} channels)",
+           title="One guard per window vs one guard for all")
+    low, high = ax.get_ylim()
+    ax.set_ylim(low / 3, max(r["dense"] for r in rows) * 8)  # room for the labels above the dense line
+    plain_log_axis(ax.xaxis)
+    plain_log_axis(ax.yaxis, words=True, every=3)
+    fig.legend(loc="outside lower center", ncol=3)
     return fig

@@ -208,34 +208,51 @@ def run(cfg: Config, ctx) -> dict:
 
 
 def figure(result: dict) -> plt.Figure:
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10.5, 4.2))
+    from matplotlib.lines import Line2D
+
+    from equidocs.plotting import KIND_MARKERS, KIND_NAMES, figsize, muted_color, plain_log_axis
+
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=figsize(4.1), sharey=True, layout="constrained")
+    handles, positions, sides = [], set(), set()
     for kind, data in result["kinds"].items():
         rows = [r for r in data["rows"] if r["needed"] is not None and np.isfinite(r["needed"])]
         color = KIND_COLORS[kind]
         for row in rows:
-            marker = "v" if row["censored"] == "below" else "o"
-            err = np.abs(np.array(row["ci"])[:, None] - row["needed"])
+            marker = "v" if row["censored"] == "below" else KIND_MARKERS[kind]
+            err = np.abs(np.array(row["ci"], float)[:, None] - row["needed"])
             for ax, x in ((ax1, row["positions"]), (ax2, row["side"])):
-                ax.errorbar([x], [row["needed"]], yerr=err, fmt=marker, color=color, capsize=3)
-        ax1.plot([], [], "o", color=color, label=KIND_LABELS[kind])
-        fit = data["fit"]
+                ax.errorbar([x], [row["needed"]], yerr=err, fmt=marker, color=color, capsize=3, markersize=5)
+            positions.add(row["positions"]), sides.add(row["side"])
+        label = KIND_NAMES[kind]
+        fit = data.get("fit")
         if fit:
             grid = np.linspace(min(fit["sides"]), max(fit["sides"]), 50)
             p = fit["laws"]["power law in positions"]
             e = fit["laws"]["exponential in side length"]
             ax1.plot((grid - 4) ** 2, np.exp(p["intercept"] + p["exponent"] * np.log((grid - 4) ** 2)),
-                     "-", color=color, lw=1, label=f"fit: N ∝ positions^{p['exponent']:.2f}")
-            ax2.plot(grid, np.exp(e["intercept"] + e["exponent"] * grid), "-", color=color, lw=1)
-    rows = result["kinds"]["dense"]["rows"]
-    p0, n0 = rows[0]["positions"], rows[0]["needed"]
-    if n0 is not None and np.isfinite(n0):
+                     "-", color=color, lw=1.2)
+            ax2.plot(grid, np.exp(e["intercept"] + e["exponent"] * grid), "-", color=color, lw=1.2)
+            label += f" (fit: N ∝ positions^{p['exponent']:.2f})"
+        handles.append(Line2D([], [], color=color, marker=KIND_MARKERS[kind], lw=1.2 if fit else 0, label=label))
+    rows = result["kinds"]["dense"]["rows"] if "dense" in result["kinds"] else []
+    if rows and rows[0]["needed"] is not None and np.isfinite(rows[0]["needed"]):
+        p0, n0 = rows[0]["positions"], rows[0]["needed"]
         p = np.array([p0, rows[-1]["positions"]], float)
         for slope, style in ((1, ":"), (2, "-.")):
-            ax1.plot(p, n0 * (p / p0) ** slope, style, color="gray", lw=1, label=f"slope {slope}")
-    target = f"examples to reach {result['target']:.0%}"
-    ax1.set(xscale="log", yscale="log", xlabel="positions the glyph can take", ylabel=target,
+            ax1.plot(p, n0 * (p / p0) ** slope, style, color=muted_color(), lw=1.2)
+            handles.append(Line2D([], [], ls=style, color=muted_color(), lw=1.2,
+                                  label=f"reference: slope {slope}"))
+    if any(r["censored"] == "below" for d in result["kinds"].values() for r in d["rows"]):
+        handles.append(Line2D([], [], ls="", marker="v", color=muted_color(),
+                              label="reached the target with the smallest set tried"))
+    ax1.set(xscale="log", yscale="log", xlabel="positions the glyph can take (log)",
+            ylabel=f"training examples needed\nfor {result['target']:.0%} test accuracy",
             title="power law? (straight here)")
-    ax2.set(yscale="log", xlabel="canvas side S (pixels)", ylabel=target, title="exponential? (straight here)")
-    ax1.legend(fontsize=7, loc="upper left")
-    fig.tight_layout()
+    ax2.set(yscale="log", xlabel="canvas side S (pixels)", title="exponential? (straight here)")
+    if positions:
+        ax1.set_xticks(sorted(positions), [str(int(x)) for x in sorted(positions)])
+        ax2.set_xticks(sorted(sides), [str(int(x)) for x in sorted(sides)])
+    ax1.minorticks_off(), ax2.minorticks_off()
+    plain_log_axis(ax1.yaxis)
+    fig.legend(handles=handles, loc="outside lower center", ncol=2)
     return fig

@@ -43,7 +43,7 @@ class Config:
         return cls(tasks={
             "patterns": {"dataset": "patterns", "canvas": 16, "noise": 0.1, "n_val": 500, "n_test": 1000},
             "digits": {"dataset": "digits", "canvas": 20, "n_val": 359, "n_test": 359},
-        }, ns=(16, 64, 256, 1024, 2048), seeds=tuple(range(5)), train=FULL_TRAIN)
+        }, ns=(16, 64, 256, 1024), seeds=tuple(range(5)), train=FULL_TRAIN)  # digits: 1,079 sources
 
 
 def _spec(task: dict, arm: str) -> tuple[str, dict]:
@@ -105,23 +105,35 @@ def run(cfg: Config, ctx) -> dict:
 
 
 def figure(result: dict) -> plt.Figure:
+    from equidocs.plotting import (KIND_MARKERS, SMALL_FONT, chance_line, dataset_label, figsize,
+                                   num_classes, short_number)
+
     tasks = result["tasks"]
-    fig, axes = plt.subplots(1, len(tasks), figsize=(5.2 * len(tasks), 4.0), squeeze=False)
+    fig, axes = plt.subplots(1, len(tasks), figsize=figsize(3.9), squeeze=False, sharey=True,
+                             layout="constrained")
     for ax, (name, task) in zip(axes[0], tasks.items()):
         ns = task["ns"]
         for arm, data in task["arms"].items():
             kind, _, perm = arm.partition("+")
             mean, std = np.array(data["mean"]), np.array(data["std"])
-            label = f"{KIND_LABELS[kind]}" if not perm else f"{kind}, pixels shuffled"
-            ax.plot(ns, mean, "o-" if not perm else "s--", color=KIND_COLORS[kind], label=label,
-                    alpha=1.0 if not perm else 0.75, markersize=4)
+            label = KIND_LABELS[kind] if not perm else f"{kind}, pixels shuffled"
+            ax.plot(ns, mean, "-" if not perm else "--", marker=KIND_MARKERS[kind], color=KIND_COLORS[kind],
+                    label=label, markersize=5 if not perm else 4, mfc=None if not perm else "none",
+                    lw=1.6 if not perm else 1.2)
             ax.fill_between(ns, mean - std, mean + std, color=KIND_COLORS[kind], alpha=0.15, lw=0)
-        ax.set(xscale="log", ylim=(0, 1.02), xlabel="training examples",
-               ylabel="test accuracy", title=f"{name} on a {task['spec']['canvas']}×{task['spec']['canvas']} canvas")
-        params = ", ".join(f"{arm} {data['params']:,}" for arm, data in task["arms"].items() if "+" not in arm)
-        ax.text(0.02, 0.02, f"parameters: {params}", transform=ax.transAxes, fontsize=7)
-        ax.set_xticks(ns, [str(n) for n in ns])
+        chance_line(ax, num_classes(task["spec"]))
+        canvas = task["spec"]["canvas"]
+        params = " · ".join(f"{arm} {short_number(data['params'])}" for arm, data in task["arms"].items()
+                            if "+" not in arm)
+        ax.set_title(f"{dataset_label(task['spec'].get('dataset', name))}, {canvas}×{canvas} canvas",
+                     pad=SMALL_FONT * 2)
+        ax.text(0.5, 1.01, f"parameters: {params}", transform=ax.transAxes, ha="center", va="bottom",
+                fontsize=SMALL_FONT)  # just under the title, above the data
+        ax.set(xscale="log", ylim=(0, 1.02), xlabel="training examples")
+        ax.set_xticks(ns, [str(n) if len(ns) <= 6 or i % 2 == 0 else "" for i, n in enumerate(ns)])
+        ax.minorticks_off()
+        ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.0%}"))
+    axes[0][0].set_ylabel("test accuracy")
     handles, labels = axes[0][0].get_legend_handles_labels()
-    fig.tight_layout(rect=(0, 0.14, 1, 1))
-    fig.legend(handles, labels, fontsize=8, loc="lower center", ncol=3)
+    fig.legend(handles, labels, loc="outside lower center", ncol=2)
     return fig

@@ -116,34 +116,45 @@ def run(cfg: Config, ctx) -> dict:
 
 
 def figure(result: dict) -> plt.Figure:
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import Normalize
+
+    from equidocs.plotting import MAGNITUDE_CMAP, SIGNED_CMAP, SMALL_FONT, figsize
+
     ns = result["ns"]
-    cols = 2 + UNITS_SHOWN
-    fig, axes = plt.subplots(len(ns), cols + 1, figsize=(2.1 * (cols + 1), 2.3 * len(ns)), squeeze=False)
+    units = len(result["by_n"][str(ns[0])]["dense"]["units"])
+    columns = (["dense Δw\n(rms)"] + [f"dense\nunit {j + 1} Δw" for j in range(units)]
+               + ["local Δw\n(rms)", "conv kernels\n(shared)"])
+    cell = 6.6 / len(columns)
+    fig, axes = plt.subplots(len(ns), len(columns), figsize=figsize(cell * len(ns) + 1.6), squeeze=False,
+                             layout="constrained")
+    top, left, height, width = result["footprint"]
     for i, n in enumerate(ns):
         entry = result["by_n"][str(n)]
-        panels = [("dense Δw (rms)", entry["dense"]["energy"], "dense")]
-        panels += [(f"dense unit {j + 1}", u, "dense") for j, u in enumerate(entry["dense"]["units"])]
-        panels += [("local Δw per position", entry["local"]["energy"], "local")]
-        for ax, (title, img, kind) in zip(axes[i], panels):
-            img = np.array(img)
-            cmap = "magma" if "rms" in title or "position" in title else "RdBu_r"
-            lim = np.abs(img).max() or 1.0
-            ax.imshow(img, cmap=cmap, vmin=0 if cmap == "magma" else -lim, vmax=lim)
-            top, left, height, width = result["footprint"]
-            ax.add_patch(Rectangle((left - 0.5, top - 0.5), width, height, fill=False,
-                                   ec=KIND_COLORS["conv"], lw=1.2, ls="--"))
-            ax.set_title(f"{title}\nn={n}", fontsize=10)
-        kernels = [np.pad(k, 1, constant_values=np.nan) for k in np.array(entry["conv_kernels"])]
-        half = (len(kernels) + 1) // 2
-        rows = [np.concatenate(kernels[:half], axis=1), np.concatenate(kernels[half:], axis=1)]
-        if rows[1].shape != rows[0].shape:
-            rows[1] = np.pad(rows[1], ((0, 0), (0, rows[0].shape[1] - rows[1].shape[1])),
-                             constant_values=np.nan)
-        montage = np.concatenate(rows, axis=0)
-        lim = np.nanmax(np.abs(montage))
-        axes[i][-1].imshow(montage, cmap="RdBu_r", vmin=-lim, vmax=lim)
-        axes[i][-1].set_title(f"conv kernels (shared)\nn={n}", fontsize=10)
-        for ax in axes[i]:
+        panels = [(entry["dense"]["energy"], False)] + [(u, True) for u in entry["dense"]["units"]]
+        panels += [(entry["local"]["energy"], False)]
+        kernels = [np.pad(k, 1, constant_values=np.nan) for k in np.array(entry["conv_kernels"], float)]
+        per_row = int(np.ceil(np.sqrt(len(kernels))))  # a square montage, gaps left blank
+        kernels += [np.full_like(kernels[0], np.nan)] * (-len(kernels) % per_row)
+        rows = [np.concatenate(kernels[r:r + per_row], axis=1) for r in range(0, len(kernels), per_row)]
+        panels += [(np.concatenate(rows, axis=0), True)]
+        for j, (ax, (img, signed)) in enumerate(zip(axes[i], panels)):
+            img = np.array(img, float)
+            lim = np.nanmax(np.abs(img)) or 1.0  # each panel scaled to its own largest value
+            ax.imshow(img / lim, cmap=SIGNED_CMAP if signed else MAGNITUDE_CMAP, vmin=-1 if signed else 0, vmax=1)
+            if j < len(columns) - 1:  # the pixels a training glyph could cover
+                for ec, lw, ls in (("black", 2.2, "-"), ("white", 1.1, (0, (3, 2)))):
+                    ax.add_patch(Rectangle((left - 0.5, top - 0.5), width, height, fill=False, ec=ec, lw=lw, ls=ls))
             ax.set_xticks([]), ax.set_yticks([]), ax.grid(False)
-    fig.tight_layout()
+            kind = "dense" if j <= units else "local" if j == units + 1 else "conv"
+            for spine in ax.spines.values():  # framed in the model kind's colour, as everywhere
+                spine.set(color=KIND_COLORS[kind], lw=2)
+            if i == 0:
+                ax.set_title(columns[j], fontsize=SMALL_FONT)
+        axes[i][0].set_ylabel(f"{n} examples")
+    for cmap, norm, ticks, label in (
+            (SIGNED_CMAP, Normalize(-1, 1), [-1, 0, 1], "signed weight or weight change, ÷ panel maximum"),
+            (MAGNITUDE_CMAP, Normalize(0, 1), [0, 0.5, 1], "weight change (rms), ÷ panel maximum")):
+        fig.colorbar(ScalarMappable(norm, cmap), ax=axes, location="bottom", shrink=0.6, aspect=45,
+                     pad=0.015, ticks=ticks, label=label)
     return fig

@@ -1,24 +1,27 @@
-/* equidocs: the interactive "move the stop sign" explorer (plain JS, no framework, no CDN).
+/* equidocs: the security-guard page's explorer, running the real trained models in the page
+ * (plain JS, no framework, no CDN).
  *
- * For every `<div class="equidocs-explorer" data-results="../results/amnesia.json"
- * data-weights="../results/weights.json">` on a page, fetch the two experiment records exported
- * at build time (URLs relative to the page) and replace the div's static fallback with:
- *   - a canvas of the C x C glyph canvas: click, drag or use the arrow keys to place the 5 x 5 stop
- *     sign (its top-left corner at (row, col)); the trained area's pixel footprint is outlined;
- *   - for every model kind, the class probabilities that the seed-0 trained model gave that stop
- *     sign at that position (`models[kind].by_n[N].stop_probs_seed0[row][col]`, read as is:
- *     nothing is interpolated or recomputed);
- *   - a selector for the training-set size N;
- *   - a slider over the weights experiment's training-set sizes, drawing how far the dense net's
- *     first-layer weights moved in training (RMS over units, and the units that moved most).
+ * For every `<div class="equidocs-explorer" data-models="../results/explorer_models.weights.json"
+ * data-results="../results/amnesia.json" data-weights="../results/weights.json">` (URLs relative to
+ * the page), fetch the exported files and replace the div's static fallback with:
+ *   - a C x C canvas holding a glyph: drag it anywhere (mouse, touch, pen) or move it with the arrow
+ *     keys; pick another glyph; or switch to Draw and paint pixels (pointer, or arrows + Space);
+ *   - the class probabilities of the conv, locally connected and dense nets, computed live in the
+ *     browser from their exported float32 weights (window.equidocs.predict), for the chosen
+ *     training-set size N and seed;
+ *   - beside each model, its accuracy at every glyph position (amnesia.json, mean over seeds) with
+ *     the current position marked, and below, what moves inside: the conv and local nets' feature
+ *     maps and the dense net's hidden units;
+ *   - the weights experiment's slider (how far the dense net's first-layer weights moved), set by
+ *     the same N selector where its sizes match.
+ * The view (glyph, row, col, n, seed) is kept in the page's query string, so a link restores it.
  * Works with Material's instant navigation (document$), redraws when the colour scheme changes.
- * State for tests: root data-row, data-col, data-n, data-weights-n, data-ready="true".
+ * State for tests: root data-row, data-col, data-n, data-seed, data-glyph, data-mode, data-ready;
+ * window.equidocs.explorers[i].{input(), probs(), state(), time()}.
  */
 (function () {
   "use strict";
 
-  const GLYPH = 5;                               // the stop sign is a 5 x 5 octagon
-  const HALF = Math.floor(GLYPH / 2);            // a click places the sign's centre on the pixel
   const KIND_LABELS = {                          // as in equidocs.plotting.KIND_LABELS
     conv: "conv (local + shared)",
     local: "locally connected (local, not shared)",
@@ -64,18 +67,6 @@
   const clamp = (x, lo, hi) => Math.min(hi, Math.max(lo, x));
   const fmt = (p) => Number(p).toFixed(3);
 
-  /** The octagon of equidocs.data.glyphs (class 0): a size x size mask, corners cut by k. */
-  function octagon(size) {
-    const m = size - 1, k = Math.max(1, Math.round(size / (2 + Math.SQRT2)));
-    const mask = [];
-    for (let r = 0; r < size; r++) {
-      for (let c = 0; c < size; c++) {
-        if (r + c >= k && r + m - c >= k && m - r + c >= k && 2 * m - r - c >= k) mask.push([r, c]);
-      }
-    }
-    return mask;
-  }
-  const STOP_SIGN = octagon(GLYPH);
 
   // --- colours: Material's CSS variables, read at draw time (light and dark schemes) -------------
 
@@ -148,7 +139,9 @@
   /** Size a canvas's bitmap to cells * cellPx device pixels (its CSS size is set by the stylesheet). */
   function sizeCanvas(canvas, cells, cssCell) {
     const px = Math.max(1, Math.round(cssCell * (window.devicePixelRatio || 1)));
-    canvas.width = canvas.height = cells * px;
+    const size = cells * px;                     // resizing reallocates (and clears): only on change
+    if (canvas.width !== size) canvas.width = size;
+    if (canvas.height !== size) canvas.height = size;
     return px;
   }
 
@@ -164,88 +157,381 @@
   }
 
   // --- one explorer -----------------------------------------------------------------------------
+  // --- the models: the exported float32 weights, and the forward passes torch runs ---------------
+  //
+  // results/explorer_models.weights.json (equidocs.experiments.explorer_models) holds, for every
+  // (kind, n, seed), the model's constructor options and every state_dict tensor (float32,
+  // little-endian, base64). The forward passes below are those of equidocs.models: conv and locally
+  // connected blocks with circular (or zero) "same" padding + ReLU, a global max (or mean) head and a
+  // linear classifier; or a dense net (Linear + ReLU layers, then a Linear). They accumulate in
+  // float64, so they agree with torch's float32 to about 1e-6.
+
+  const nets = new Map();                        // `${kind}|${n}|${seed}` -> prepared net
+  let bank = null;                               // the weights file, once loaded
+
+  function floats(b64) {
+    const text = atob(b64), bytes = new Uint8Array(text.length);
+    for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
+    const view = new DataView(bytes.buffer), out = new Float32Array(bytes.length / 4);
+    for (let i = 0; i < out.length; i++) out[i] = view.getFloat32(4 * i, true);   // little-endian
+    return out;
+  }
+
+  function tensor(entry, name, rank) {
+    const t = entry.tensors[name];
+    if (!t) throw new Error(`equidocs: model ${entry.kind} n=${entry.n} seed=${entry.seed} lacks ${name}`);
+    const data = floats(t.data), count = t.shape.reduce((a, b) => a * b, 1);
+    if (data.length !== count || (rank && t.shape.length !== rank)) {
+      throw new Error(`equidocs: tensor ${name}: shape ${t.shape} does not match its ${data.length} values`);
+    }
+    return {shape: t.shape, data};
+  }
+
+  /** The weights of one exported model, arranged by layer. */
+  function prepare(entry) {
+    const o = entry.options, [c, h, w] = entry.in_shape;
+    const net = {kind: entry.kind, n: entry.n, seed: entry.seed, options: o, inShape: [c, h, w],
+                 classes: entry.num_classes, layers: []};
+    if (entry.kind === "dense") {
+      const ids = Object.keys(entry.tensors).map((k) => /^body\.(\d+)\.weight$/.exec(k)).filter(Boolean)
+        .map((m) => Number(m[1])).sort((a, b) => a - b);
+      net.layers = ids.map((i) => ({weight: tensor(entry, `body.${i}.weight`, 2), bias: tensor(entry, `body.${i}.bias`, 1)}));
+      return net;
+    }
+    if (entry.kind !== "conv" && entry.kind !== "local") throw new Error(`equidocs: unknown model kind ${entry.kind}`);
+    if (o.downsample !== "none" && o.downsample !== "stride" && o.downsample !== "maxpool") {
+      throw new Error(`equidocs: downsample=${o.downsample} is not implemented in the browser`);
+    }
+    let size = [h, w];
+    for (let i = 0; i < o.depth; i++) {
+      const key = Object.keys(entry.tensors).find((k) => new RegExp(`^blocks\\.${i}\\.\\d+\\.weight$`).test(k));
+      if (!key) throw new Error(`equidocs: model ${entry.kind} lacks block ${i}`);
+      const pool = i > 0 && o.downsample === "maxpool";
+      const stride = i > 0 && o.downsample === "stride" ? 2 : 1;
+      if (pool) size = [Math.floor(size[0] / 2), Math.floor(size[1] / 2)];
+      net.layers.push({pool, stride, inSize: size, weight: tensor(entry, key), bias: tensor(entry, key.replace(/weight$/, "bias"))});
+      size = [Math.floor((size[0] - 1) / stride) + 1, Math.floor((size[1] - 1) / stride) + 1];
+    }
+    net.classifier = {weight: tensor(entry, "classifier.weight", 2), bias: tensor(entry, "classifier.bias", 1)};
+    return net;
+  }
+
+  /** Conv (shared kernel) or locally connected (a kernel per output position) layer, then ReLU. */
+  function spatialLayer(kind, x, cin, h, w, layer, k, stride, circular) {
+    const weight = layer.weight.data, bias = layer.bias.data;
+    const cout = kind === "conv" ? layer.weight.shape[0] : layer.weight.shape[1];
+    const p = k >> 1, ho = Math.floor((h - 1) / stride) + 1, wo = Math.floor((w - 1) / stride) + 1;
+    const fan = cin * k * k, out = new Float64Array(cout * ho * wo);
+    const patch = new Float64Array(fan);
+    for (let i = 0; i < ho; i++) {
+      for (let j = 0; j < wo; j++) {
+        // The window around output (i, j): (channel, row, column), like F.unfold.
+        let q = 0;
+        for (let c = 0; c < cin; c++) {
+          for (let u = 0; u < k; u++) {
+            let r = i * stride + u - p;
+            const rowOut = r < 0 || r >= h;
+            if (circular) r = ((r % h) + h) % h;
+            for (let v = 0; v < k; v++, q++) {
+              let s = j * stride + v - p;
+              if (circular) s = ((s % w) + w) % w;
+              else if (rowOut || s < 0 || s >= w) { patch[q] = 0; continue; }
+              patch[q] = x[(c * h + r) * w + s];
+            }
+          }
+        }
+        const l = i * wo + j;
+        for (let o = 0; o < cout; o++) {
+          const base = kind === "conv" ? o * fan : (l * cout + o) * fan;
+          let sum = 0;
+          for (let t = 0; t < fan; t++) sum += weight[base + t] * patch[t];
+          sum += kind === "conv" ? bias[o] : bias[o * ho * wo + l];
+          out[o * ho * wo + l] = sum > 0 ? sum : 0;
+        }
+      }
+    }
+    return {data: out, c: cout, h: ho, w: wo};
+  }
+
+  function maxPool2(x, c, h, w) {
+    const ho = Math.floor(h / 2), wo = Math.floor(w / 2), out = new Float64Array(c * ho * wo);
+    for (let ch = 0; ch < c; ch++) {
+      for (let i = 0; i < ho; i++) {
+        for (let j = 0; j < wo; j++) {
+          const a = (ch * h + 2 * i) * w + 2 * j;
+          out[(ch * ho + i) * wo + j] = Math.max(x[a], x[a + 1], x[a + w], x[a + w + 1]);
+        }
+      }
+    }
+    return {data: out, c, h: ho, w: wo};
+  }
+
+  function linear(layer, x, relu) {
+    const [outs, ins] = layer.weight.shape, w = layer.weight.data, b = layer.bias.data;
+    const y = new Float64Array(outs);
+    for (let o = 0; o < outs; o++) {
+      let sum = 0;
+      for (let i = 0, base = o * ins; i < ins; i++) sum += w[base + i] * x[i];
+      sum += b[o];
+      y[o] = relu && sum < 0 ? 0 : sum;
+    }
+    return y;
+  }
+
+  function softmax(logits) {
+    const top = Math.max(...logits), e = Array.from(logits, (v) => Math.exp(v - top));
+    const total = e.reduce((a, b) => a + b, 0);
+    return e.map((v) => v / total);
+  }
+
+  /** {logits, probs, features} of one prepared net on a (C*H*W) input; features: the last block's
+   * map {data, c, h, w} (conv, local) or the first hidden layer's units {data} (dense). */
+  function run(net, x) {
+    let features;
+    let y = x;
+    if (net.kind === "dense") {
+      net.layers.forEach((layer, i) => {
+        y = linear(layer, y, i < net.layers.length - 1);
+        if (i === 0) features = {data: y, c: y.length, h: 1, w: 1};
+      });
+      return {logits: Array.from(y), probs: softmax(y), features};
+    }
+    const o = net.options, circular = o.padding === "circular";
+    let map = {data: x, c: net.inShape[0], h: net.inShape[1], w: net.inShape[2]};
+    for (const layer of net.layers) {
+      if (layer.pool) map = maxPool2(map.data, map.c, map.h, map.w);
+      map = spatialLayer(net.kind, map.data, map.c, map.h, map.w, layer, o.kernel_size, layer.stride, circular);
+    }
+    const area = map.h * map.w, pooled = new Float64Array(map.c);
+    for (let ch = 0; ch < map.c; ch++) {
+      let acc = o.head === "avg" ? 0 : -Infinity;
+      for (let t = 0; t < area; t++) {
+        const v = map.data[ch * area + t];
+        acc = o.head === "avg" ? acc + v : (v > acc ? v : acc);
+      }
+      pooled[ch] = o.head === "avg" ? acc / area : acc;
+    }
+    const logits = linear(net.classifier, pooled, false);
+    return {logits: Array.from(logits), probs: softmax(logits), features: map};
+  }
+
+  function loadBank(data) {
+    if (!data || data.format !== 1 || !Array.isArray(data.models)) {
+      throw new Error("equidocs: the weights file is not format 1 with a models list");
+    }
+    nets.clear();
+    for (const entry of data.models) nets.set(`${entry.kind}|${entry.n}|${entry.seed}`, prepare(entry));
+    bank = data;
+    return data;
+  }
+
+  function netFor(kind, options) {
+    if (!bank) throw new Error("equidocs.predict: the model weights are not loaded yet (await equidocs.ready)");
+    const n = options?.n ?? bank.ns[0], seed = options?.seed ?? bank.seeds[0];
+    const net = nets.get(`${kind}|${Number(n)}|${Number(seed)}`);
+    if (!net) {
+      throw new Error(`equidocs.predict: no ${kind} model for n=${n}, seed=${seed} ` +
+                      `(kinds ${bank.kinds}, n ${bank.ns}, seeds ${bank.seeds})`);
+    }
+    return net;
+  }
+
+  function pixelsOf(net, pixels) {
+    const flat = Float64Array.from(Array.isArray(pixels) ? pixels.flat(Infinity) : pixels);
+    const want = net.inShape.reduce((a, b) => a * b, 1);
+    if (flat.length !== want) throw new Error(`equidocs.predict: expected ${want} pixels (${net.inShape.join("x")}), got ${flat.length}`);
+    return flat;
+  }
+
+  let bankPromise = null, resolveBank, rejectBank;
+  const ready = new Promise((resolve, reject) => { resolveBank = resolve; rejectBank = reject; });
+  ready.catch(() => {});                          // reported by the explorer that asked
+
+  /** Fetch (once) and decode the weights file; resolves window.equidocs.ready. */
+  function requireBank(url) {
+    if (!bankPromise) {
+      bankPromise = fetchJSON(url).then(loadBank);
+      bankPromise.then(resolveBank, (error) => { bankPromise = null; rejectBank(error); });
+    }
+    return bankPromise;
+  }
+
+  const api = window.equidocs = Object.assign(window.equidocs || {}, {
+    ready,
+    /** Class probabilities of the (kind, options.n, options.seed) model for C*H*W pixels (row-major,
+     * a flat or nested array); the same numbers torch gives (equidocs.explorer.load_models). */
+    predict: (kind, pixels, options) => {
+      const net = netFor(kind, options);
+      return run(net, pixelsOf(net, pixels)).probs;
+    },
+    /** predict, plus logits and the features the explorer draws. */
+    forward: (kind, pixels, options) => {
+      const net = netFor(kind, options);
+      return run(net, pixelsOf(net, pixels));
+    },
+    models: () => (bank ? {kinds: bank.kinds, ns: bank.ns, seeds: bank.seeds, canvas: bank.canvas} : null),
+    explorers: [],
+  });
+  // --- one explorer -----------------------------------------------------------------------------
 
   function check(condition, message) {
     if (!condition) throw new Error(`equidocs explorer: unexpected result JSON: ${message}`);
   }
 
-  function mount(root, amnesiaRecord, weightsRecord) {
-    const A = amnesiaRecord.result || amnesiaRecord;
-    check(A.models && A.kinds && A.ns && A.classes && A.region, "amnesia result lacks models/kinds/ns/classes/region");
-    const C = A.canvas, side = A.side, region = A.region, kinds = A.kinds, ns = A.ns.map(String);
-    check(side === C - GLYPH + 1, `side ${side} != canvas ${C} - ${GLYPH} + 1`);
-    for (const kind of kinds) {
-      for (const n of ns) {
-        const grid = A.models[kind]?.by_n?.[n]?.stop_probs_seed0;
-        check(Array.isArray(grid) && grid.length === side && grid[0].length === side
-              && grid[0][0].length === A.classes.length, `models.${kind}.by_n.${n}.stop_probs_seed0`);
-      }
+  const PARAMS = {glyph: "glyph", row: "row", col: "col", n: "n", seed: "seed"};   // URL query names
+
+  /** A drawn glyph in the URL: "HxW-" + its mask's bits, row-major, as hex digits. */
+  function encodeMask(mask) {
+    let hex = "";
+    for (let i = 0; i < mask.cells.length; i += 4) {
+      let nibble = 0;
+      for (let b = 0; b < 4; b++) nibble = (nibble << 1) | (mask.cells[i + b] ? 1 : 0);
+      hex += nibble.toString(16);
     }
+    return `${mask.h}x${mask.w}-${hex}`;
+  }
+
+  function decodeMask(text, C) {
+    const m = /^(\d+)x(\d+)-([0-9a-f]*)$/.exec(text || "");
+    if (!m) return null;
+    const h = Number(m[1]), w = Number(m[2]);
+    if (h < 1 || w < 1 || h > C || w > C || m[3].length !== Math.ceil(h * w / 4)) return null;
+    const cells = new Uint8Array(h * w);
+    for (let i = 0; i < cells.length; i++) cells[i] = (parseInt(m[3][i >> 2], 16) >> (3 - (i & 3))) & 1;
+    return cells.some(Boolean) ? {h, w, cells} : null;
+  }
+
+  function mount(root, amnesiaRecord, weightsRecord, modelData) {
+    const A = amnesiaRecord ? (amnesiaRecord.result || amnesiaRecord) : null;
+    const M = modelData;
+    check(Array.isArray(M.glyphs) && M.canvas && M.classes && M.region, "weights file lacks glyphs/canvas/classes/region");
+    const C = M.canvas, P = M.pattern, region = M.region, kinds = M.kinds, ns = M.ns.map(String);
+    const seeds = M.seeds.map(String), classes = M.classes;
+    const side = C - P + 1;                      // top-left positions of a P x P glyph per axis
+    const accMap = (kind, n) => A?.models?.[kind]?.by_n?.[n]?.acc_map || null;
+    if (A) check(A.canvas === C && A.side === side, `amnesia canvas ${A.canvas} != models' ${C}`);
     const W = weightsRecord ? (weightsRecord.result || weightsRecord) : null;
     const id = `eqx-${++uid}`;
-    const state = {
-      row: region.top + Math.floor(region.height / 2),
-      col: region.left + Math.floor(region.width / 2),
-      n: ns[0],
-      wi: 0,                                     // the weights slider starts at the smallest N
+
+    // State: the glyph (a class index, or "drawn"), its mask, its top-left cell, N, seed, mode.
+    const glyphMask = (g) => {
+      const cells = new Uint8Array(P * P);
+      M.glyphs[g].flat().forEach((v, i) => { cells[i] = v > 0 ? 1 : 0; });
+      return {h: P, w: P, cells};
     };
+    const state = {
+      glyph: 0, mask: glyphMask(0), row: region.top + Math.floor(region.height / 2),
+      col: region.left + Math.floor(region.width / 2), n: ns[0], seed: seeds[0], mode: "move",
+      cursor: [0, 0], wi: 0,
+    };
+    const owner = api.explorers.length === 0;    // the first explorer on the page owns the URL
+    if (owner) {
+      const q = new URLSearchParams(window.location.search), get = (k) => q.get(PARAMS[k]);
+      const g = get("glyph");
+      if (g !== null && /^\d+$/.test(g) && Number(g) < classes.length) { state.glyph = Number(g); state.mask = glyphMask(state.glyph); }
+      else if (g !== null && decodeMask(g, C)) { state.glyph = "drawn"; state.mask = decodeMask(g, C); }
+      if (ns.includes(get("n"))) state.n = get("n");
+      if (seeds.includes(get("seed"))) state.seed = get("seed");
+      if (/^\d+$/.test(get("row") || "")) state.row = Number(get("row"));
+      if (/^\d+$/.test(get("col") || "")) state.col = Number(get("col"));
+    }
+    const clampPosition = () => {
+      state.row = clamp(state.row, 0, C - state.mask.h);
+      state.col = clamp(state.col, 0, C - state.mask.w);
+    };
+    clampPosition();
     const inside = (r, c) => r >= region.top && r < region.top + region.height
       && c >= region.left && c < region.left + region.width;
+    const ink = () => state.mask.cells.reduce((a, b) => a + b, 0);
 
-    // Board: the glyph canvas.
+    /** The models' input: the glyph's pixels (a drawn one scaled to the same ink) on a blank canvas. */
+    function input() {
+      const x = new Float64Array(C * C), {h: mh, w: mw, cells} = state.mask;
+      const count = ink(), drawnValue = count ? M.ink / count : 0;
+      for (let r = 0; r < mh; r++) {
+        for (let c = 0; c < mw; c++) {
+          if (!cells[r * mw + c]) continue;
+          const v = state.glyph === "drawn" ? drawnValue : M.glyphs[state.glyph][r][c];
+          x[(state.row + r) * C + state.col + c] = v;
+        }
+      }
+      return x;
+    }
+
+    // --- the DOM ---
+
     const board = h("canvas", {
-      class: "eqx-board", tabindex: 0, role: "application", "aria-roledescription": "position picker",
-      "aria-keyshortcuts": "ArrowUp ArrowDown ArrowLeft ArrowRight Home End",
-      "aria-label": `Stop-sign position on the ${C} by ${C} canvas. Arrow keys move the stop sign ` +
-        "one pixel (with Shift, four); Home and End jump to the top-left and bottom-right corners.",
+      class: "eqx-board", tabindex: 0, role: "application", "aria-roledescription": "glyph canvas",
+      "aria-keyshortcuts": "ArrowUp ArrowDown ArrowLeft ArrowRight Home End Space",
+      "aria-describedby": `${id}-help`,
+      "aria-label": `The glyph on the ${C} by ${C} canvas that all three models read.`,
     });
-    const status = h("p", {class: "eqx-status", id: `${id}-status`, role: "status", "aria-live": "polite",
-                           "aria-atomic": "true"});
+    const help = h("p", {class: "eqx-help", id: `${id}-help`});
+    const status = h("p", {class: "eqx-status", role: "status", "aria-live": "polite", "aria-atomic": "true"});
     const position = h("p", {class: "eqx-position", "aria-hidden": "true"});
 
-    // Probability panel.
-    const cells = {};   // kind -> {verdict, rows: [{fill, value, row}]}
-    const models = kinds.map((kind) => {
+    const glyphSelect = h("select", {class: "eqx-glyph", id: `${id}-glyph`},
+      classes.map((name, k) => h("option", {value: String(k), text: name})),
+      h("option", {value: "drawn", text: "your drawing"}));
+    const modeButtons = ["move", "draw"].map((mode) => h("button", {
+      type: "button", class: "eqx-mode", "data-mode": mode,
+      text: mode === "move" ? "Move" : "Draw"}));
+    const clearButton = h("button", {type: "button", class: "eqx-clear", text: "Clear"});
+    const nSelect = h("select", {class: "eqx-n", id: `${id}-n`}, ns.map((n) => h("option", {value: n, text: n})));
+    const seedSelect = h("select", {class: "eqx-seed", id: `${id}-seed`}, seeds.map((s) => h("option", {value: s, text: s})));
+    const link = h("a", {class: "eqx-link", href: "#", text: "Link to this view"});
+
+    const cards = {};
+    const modelPanels = kinds.map((kind) => {
       const verdict = h("span", {class: "eqx-verdict"});
-      const rows = A.classes.map((name, k) => {
+      const rows = classes.map((name, k) => {
         const fill = h("span", {class: "eqx-fill"});
         const value = h("span", {class: "prob", "data-kind": kind, "data-class": k});
-        const row = h("div", {class: "eqx-prob-row" + (k === 0 ? " eqx-prob-row--true" : ""), "data-class": k},
-          h("span", {class: "eqx-class", text: name}),
-          h("span", {class: "eqx-bar", "aria-hidden": "true"}, fill),
-          value);
+        const row = h("div", {class: "eqx-prob-row", "data-class": k},
+          h("span", {class: "eqx-class", text: name}), h("span", {class: "eqx-bar", "aria-hidden": "true"}, fill), value);
         return {fill, value, row};
       });
-      cells[kind] = {verdict, rows};
+      const acc = h("canvas", {class: "eqx-acc", "data-kind": kind, role: "img"});
+      const accText = h("span", {class: "eqx-acc-text"});
+      cards[kind] = {verdict, rows, acc, accText};
       return h("section", {class: "eqx-model", "data-kind": kind, "aria-label": `${kind} net`},
-        h("div", {class: "eqx-model__title"},
-          h("span", {class: "eqx-swatch", "aria-hidden": "true"}),
+        h("div", {class: "eqx-model__title"}, h("span", {class: "eqx-swatch", "aria-hidden": "true"}),
           h("strong", {text: KIND_LABELS[kind] || kind}), " ", verdict),
-        rows.map((r) => r.row));
+        h("div", {class: "eqx-model__body"},
+          h("div", {class: "eqx-model__probs"}, rows.map((r) => r.row)),
+          A ? h("figure", {class: "eqx-acc-figure"}, acc, h("figcaption", {}, accText)) : null));
     });
 
-    const select = h("select", {class: "eqx-n", id: `${id}-n`},
-      ns.map((n) => h("option", {value: n, text: n})));
-    select.value = state.n;
+    const mechanism = kinds.map((kind) => {
+      const canvas = h("canvas", {class: "eqx-feature", "data-kind": kind, role: "img"});
+      const caption = h("figcaption");
+      return {kind, canvas, caption, figure: h("figure", {class: "eqx-feature-figure"}, canvas, caption)};
+    });
 
     const main = h("div", {class: "eqx-main"},
-      h("figure", {class: "eqx-board-figure"},
-        board,
-        h("figcaption", {},
-          "Click or drag to place the stop sign, or focus the canvas and use the arrow keys. ",
-          h("span", {class: "eqx-key eqx-key--region", "aria-hidden": "true"}), "Dashed: the only area where ",
-          "training glyphs ever appeared.")),
+      h("div", {class: "eqx-board-figure"},
+        h("div", {class: "eqx-toolbar", role: "group", "aria-label": "Input mode"}, modeButtons, clearButton),
+        board, help,
+        h("label", {class: "eqx-control", for: `${id}-glyph`}, "Glyph ", glyphSelect)),
       h("div", {class: "eqx-probs"},
-        h("label", {class: "eqx-control", for: `${id}-n`}, "Training examples ", select),
-        position,
-        status,
+        h("div", {class: "eqx-controls"},
+          h("label", {class: "eqx-control", for: `${id}-n`}, "Training examples ", nSelect),
+          h("label", {class: "eqx-control", for: `${id}-seed`}, "Seed ", seedSelect), link),
+        position, status,
         h("p", {class: "eqx-note"},
-          "Class probabilities that the seed-0 model of each kind, trained on that many examples, gave this ",
-          "noisy stop sign at this position: its real outputs, exported at build time."),
-        models));
+          "Live: your browser runs the three trained models (their real weights, downloaded once) on the ",
+          "canvas at every change. ", A ? "Beside each: its accuracy with the glyph's top-left corner at each " +
+          "position (the amnesia experiment, mean over its seeds); the ring marks where your glyph is." : ""),
+        modelPanels));
+    const mechanismPanel = h("div", {class: "eqx-mechanism"},
+      h("p", {class: "eqx-weights__title"}, h("strong", {text: "What moves inside. "}),
+        "The conv net's feature map (strongest channel at each pixel) moves with the glyph: one set of ",
+        "weights patrols every position. The locally connected net's map and the dense net's hidden units ",
+        "(one square per unit) change in other ways: each position has its own weights."),
+      h("div", {class: "eqx-features"}, mechanism.map((m) => m.figure)));
 
-    // Weights panel (the weights experiment; optional).
-    let weights = null, drawWeights = () => {};
+    // The weights experiment's panel (optional), linked to the N selector where its sizes match.
+    let weights = null, drawWeights = () => {}, setWeightsN = () => {};
     if (W) {
       check(Array.isArray(W.ns) && W.by_n && W.canvas, "weights result lacks ns/by_n/canvas");
       const wns = W.ns.map(String);
@@ -266,12 +552,10 @@
       for (let j = 0; j < unitsShown; j++) tiles.push(tile(`unit-${j}`, `unit ${j + 1}: \u0394w`));
       const bars = {energy: h("canvas", {class: "eqx-colorbar", "aria-hidden": "true"}),
                     units: h("canvas", {class: "eqx-colorbar", "aria-hidden": "true"})};
-      // The pixels that training glyphs covered: the weights result's footprint [top, left, height,
-      // width] when it has one, else the amnesia experiment's (same canvas, same training corner).
       const fp = Array.isArray(W.footprint) && W.footprint.length === 4
         ? {top: W.footprint[0], left: W.footprint[1], height: W.footprint[2], width: W.footprint[3]}
         : W.canvas === C
-          ? {top: region.top, left: region.left, height: region.height + GLYPH - 1, width: region.width + GLYPH - 1}
+          ? {top: region.top, left: region.left, height: region.height + P - 1, width: region.width + P - 1}
           : null;
       const noise = weightsRecord.config?.task?.noise;
       const noiseText = noise === 0 ? " Its training canvases were noise-free, so a pixel outside the trained "
@@ -291,6 +575,11 @@
             fp ? "; dashed: pixels that training glyphs covered" : "")),
         share);
       slider.addEventListener("input", () => { state.wi = Number(slider.value); drawWeights(); });
+      setWeightsN = (n) => {
+        const i = wns.indexOf(String(n));
+        if (i >= 0 && i !== state.wi) { state.wi = i; slider.value = String(i); drawWeights(); }
+      };
+      setWeightsN(state.n);
 
       drawWeights = () => {
         const n = wns[state.wi];
@@ -320,7 +609,6 @@
           t.canvas.setAttribute("aria-label", `${panel === "energy" ? "RMS weight change over all units"
             : `Weight change of the unit ${panel.slice(5) * 1 + 1} that moved most`}, dense net trained on ${n} examples`);
         });
-        // Colour bars.
         for (const [name, canvas] of Object.entries(bars)) {
           canvas.width = 96; canvas.height = 10;
           const ctx = canvas.getContext("2d");
@@ -340,26 +628,39 @@
       };
     }
 
-    root.replaceChildren(...[main, weights].filter(Boolean));
+    root.replaceChildren(...[main, mechanismPanel, weights].filter(Boolean));
     root.classList.add("eqx-live");
+    let colors = null;                           // the scheme's colours, read again when it changes
+    function readColors() {
+      colors = palette(root);
+      root.style.setProperty("--eqx-mark", colors.mark);   // the bars and buttons use the same colour
+    }
+    readColors();
 
-    // --- the board and the probabilities ---
+    // --- drawing ---
 
-    function drawBoard() {
-      const colors = palette(root);
-      root.style.setProperty("--eqx-mark", colors.mark);   // the bars use the same colour
+    function paintCells(ctx, scale, values, rows, cols, color, top = 0, left = 0) {
+      for (let r = 0; r < rows; r++) {
+        for (let c = 0; c < cols; c++) {
+          const rgb = color(values[r * cols + c]);
+          if (!rgb) continue;
+          ctx.fillStyle = `rgb(${rgb[0]}, ${rgb[1]}, ${rgb[2]})`;
+          ctx.fillRect((left + c) * scale, (top + r) * scale, scale, scale);
+        }
+      }
+    }
+
+    function drawBoard(x) {
       const scale = sizeCanvas(board, C, 20);
       const ctx = board.getContext("2d");
       ctx.fillStyle = colors.bg;
       ctx.fillRect(0, 0, board.width, board.height);
-      // The trained area's pixel footprint, tinted and dashed.
-      const fw = region.width + GLYPH - 1, fh = region.height + GLYPH - 1;
+      const fw = region.width + P - 1, fh = region.height + P - 1;   // the trained glyphs' footprint
       ctx.save();
       ctx.globalAlpha = 0.14;
       ctx.fillStyle = colors.mark;
       ctx.fillRect(region.left * scale, region.top * scale, fw * scale, fh * scale);
       ctx.restore();
-      // Pixel grid.
       ctx.strokeStyle = colors.faint;
       ctx.lineWidth = 1;
       ctx.beginPath();
@@ -369,82 +670,293 @@
       }
       ctx.stroke();
       outline(ctx, scale, region.left, region.top, fw, fh, colors.mark);
-      // The stop sign: the octagon glyph's pixels, as the models saw them (without the noise).
-      ctx.fillStyle = colors.fg;
-      for (const [r, c] of STOP_SIGN) {
-        ctx.fillRect((state.col + c) * scale + 1, (state.row + r) * scale + 1, scale - 1, scale - 1);
+      // The glyph's pixels, as the models read them (darker = more ink).
+      const top = Math.max(1e-9, ...x);
+      const fg = rgba(colors.fg);
+      for (let i = 0; i < x.length; i++) {
+        if (!x[i]) continue;
+        ctx.fillStyle = `rgba(${fg[0]}, ${fg[1]}, ${fg[2]}, ${(0.35 + 0.65 * x[i] / top).toFixed(3)})`;
+        ctx.fillRect((i % C) * scale + 1, Math.floor(i / C) * scale + 1, scale - 1, scale - 1);
       }
-      // Its 5 x 5 box, so the top-left position is visible.
-      ctx.strokeStyle = colors.light;
-      ctx.lineWidth = Math.max(1, scale * 0.06);
-      ctx.strokeRect(state.col * scale, state.row * scale, GLYPH * scale, GLYPH * scale);
+      if (state.mask.h && ink()) {
+        ctx.strokeStyle = colors.light;
+        ctx.lineWidth = Math.max(1, scale * 0.06);
+        ctx.strokeRect(state.col * scale, state.row * scale, state.mask.w * scale, state.mask.h * scale);
+      }
+      if (state.mode === "draw" && document.activeElement === board) {
+        ctx.strokeStyle = colors.mark;
+        ctx.lineWidth = Math.max(2, scale * 0.12);
+        ctx.strokeRect(state.cursor[1] * scale + 1, state.cursor[0] * scale + 1, scale - 2, scale - 2);
+      }
+    }
+
+    function drawAccuracy(kind, colors) {
+      const map = accMap(kind, state.n), card = cards[kind];
+      if (!A) return;
+      const scale = sizeCanvas(card.acc, side, 6), ctx = card.acc.getContext("2d");
+      ctx.fillStyle = colors.bg;
+      ctx.fillRect(0, 0, card.acc.width, card.acc.height);
+      if (!map) {
+        card.accText.textContent = `no accuracy map for N=${state.n}`;
+        return;
+      }
+      paintCells(ctx, scale, map.flat(), side, side, (v) => sequential(v));
+      const onMap = state.row < side && state.col < side && state.mask.h === P && state.mask.w === P;
+      if (onMap) {
+        ctx.strokeStyle = "#ffffff";
+        ctx.lineWidth = Math.max(2, scale * 0.25);
+        ctx.strokeRect(state.col * scale + 1, state.row * scale + 1, scale - 2, scale - 2);
+        ctx.strokeStyle = "#000000";
+        ctx.lineWidth = 1;
+        ctx.strokeRect(state.col * scale + 0.5, state.row * scale + 0.5, scale - 1, scale - 1);
+      }
+      const here = onMap ? `${Math.round(100 * map[state.row][state.col])}% here` : "";
+      card.accText.textContent = `accuracy by position, N=${state.n}${here ? ": " + here : ""}`;
+      card.acc.setAttribute("aria-label", `${kind} net's test accuracy at every position, N=${state.n}` +
+        (here ? `; ${here}` : ""));
+    }
+
+    function drawFeatures(outputs, colors) {
+      for (const m of mechanism) {
+        const f = outputs[m.kind].features;
+        let values, rows, cols, what;
+        if (m.kind === "dense") {
+          cols = Math.ceil(Math.sqrt(f.data.length)); rows = Math.ceil(f.data.length / cols);
+          values = Array.from({length: rows * cols}, (_, i) => (i < f.data.length ? f.data[i] : NaN));
+          what = `${f.data.length} hidden units`;
+        } else {
+          rows = f.h; cols = f.w;
+          values = new Float64Array(rows * cols);
+          for (let t = 0; t < rows * cols; t++) {
+            let best = 0;
+            for (let ch = 0; ch < f.c; ch++) best = Math.max(best, f.data[ch * rows * cols + t]);
+            values[t] = best;
+          }
+          what = `feature map (max of ${f.c} channels)`;
+        }
+        const top = Math.max(1e-9, ...Array.from(values).filter((v) => !Number.isNaN(v)));
+        const active = Array.from(values).filter((v) => v > 0).length;
+        const scale = sizeCanvas(m.canvas, Math.max(rows, cols), 96 / Math.max(rows, cols));
+        const ctx = m.canvas.getContext("2d");
+        ctx.fillStyle = colors.bg;
+        ctx.fillRect(0, 0, m.canvas.width, m.canvas.height);
+        paintCells(ctx, scale, values, rows, cols, (v) => (Number.isNaN(v) ? null : sequential(v / top)));
+        if (m.kind !== "dense") outline(ctx, scale, state.col, state.row, state.mask.w, state.mask.h, "#ffffff");
+        m.caption.textContent = `${m.kind}: ${what}; max ${top.toFixed(2)}`;
+        m.canvas.setAttribute("aria-label", `${m.kind} net: ${what}, ${active} of ${values.length} active`);
+        m.canvas.dataset.active = String(active);
+      }
+    }
+
+    // --- update: run the three models, then redraw ---
+
+    let last = null;
+    function compute() {
+      const x = input(), outputs = {};
+      for (const kind of kinds) outputs[kind] = api.forward(kind, x, {n: state.n, seed: state.seed});
+      return {x, outputs};
     }
 
     function update() {
-      const {row, col, n} = state;
-      const where = inside(row, col) ? "inside the trained area" : "outside the trained area";
+      const {x, outputs} = last = compute();
+      const where = !ink() ? "nothing on the canvas"
+        : state.mask.h === P && state.mask.w === P && state.row < side && state.col < side
+          ? (inside(state.row, state.col) ? "inside the trained area" : "outside the trained area")
+          : "a drawn glyph";
+      const truth = state.glyph === "drawn" ? null : state.glyph;
       const summary = [];
       for (const kind of kinds) {
-        const probs = A.models[kind].by_n[n].stop_probs_seed0[row][col];
+        const probs = outputs[kind].probs;
         let best = 0;
         probs.forEach((p, k) => { if (p > probs[best]) best = k; });
-        cells[kind].rows.forEach(({fill, value, row: el}, k) => {
+        cards[kind].rows.forEach(({fill, value, row}, k) => {
           fill.style.width = `${(100 * clamp(probs[k], 0, 1)).toFixed(2)}%`;
           value.textContent = fmt(probs[k]);
-          el.classList.toggle("eqx-prob-row--top", k === best);
+          row.classList.toggle("eqx-prob-row--top", k === best);
+          row.classList.toggle("eqx-prob-row--true", k === truth);
         });
-        const right = best === 0;
-        cells[kind].verdict.textContent = right ? "\u2713 says stop sign" : `\u2717 says ${A.classes[best]}`;
-        cells[kind].verdict.className = "eqx-verdict " + (right ? "eqx-verdict--right" : "eqx-verdict--wrong");
-        summary.push(`${kind}: stop sign ${fmt(probs[0])}, says ${A.classes[best]}`);
+        const verdict = cards[kind].verdict;
+        verdict.textContent = truth === null ? `says ${classes[best]}`
+          : best === truth ? `\u2713 says ${classes[best]}` : `\u2717 says ${classes[best]}`;
+        verdict.className = "eqx-verdict" + (truth === null ? "" : best === truth ? " eqx-verdict--right" : " eqx-verdict--wrong");
+        summary.push(`${kind}: ${classes[best]} ${fmt(probs[best])}`);
+        drawAccuracy(kind, colors);
       }
-      position.textContent = `Row ${row}, column ${col} \u00b7 ${where}`;
-      status.textContent = `Stop sign at row ${row}, column ${col} (top-left pixel), ${where}; ` +
-        `${n} training examples. ${summary.join("; ")}.`;
-      Object.assign(root.dataset, {row: String(row), col: String(col), n: String(n), inside: String(inside(row, col))});
-      drawBoard();
+      const glyphName = truth === null ? "your drawing" : classes[truth];
+      position.textContent = `${glyphName} at row ${state.row}, column ${state.col} \u00b7 ${where}`;
+      status.textContent = `${glyphName} at row ${state.row}, column ${state.col} (top-left pixel), ${where}; ` +
+        `models trained on ${state.n} examples, seed ${state.seed}. ${summary.join("; ")}.`;
+      help.textContent = state.mode === "move"
+        ? "Drag the glyph, or focus the canvas and use the arrow keys (Shift: 4 pixels; Home, End: corners)."
+        : "Click or drag on the grid to draw or erase pixels; with the keyboard, arrows move the cursor and Space toggles a pixel.";
+      Object.assign(root.dataset, {row: String(state.row), col: String(state.col), n: state.n, seed: state.seed,
+        glyph: String(state.glyph), mode: state.mode, inside: String(inside(state.row, state.col))});
+      glyphSelect.value = String(state.glyph);
+      nSelect.value = state.n;
+      seedSelect.value = state.seed;
+      modeButtons.forEach((b) => b.setAttribute("aria-pressed", String(b.dataset.mode === state.mode)));
+      drawBoard(x);
+      drawFeatures(outputs, colors);
+      scheduleURL();
     }
 
+    function query() {
+      const q = new URLSearchParams(window.location.search);
+      q.set(PARAMS.glyph, state.glyph === "drawn" ? encodeMask(state.mask) : String(state.glyph));
+      q.set(PARAMS.row, String(state.row));
+      q.set(PARAMS.col, String(state.col));
+      q.set(PARAMS.n, state.n);
+      q.set(PARAMS.seed, state.seed);
+      return `?${q.toString()}${window.location.hash}`;
+    }
+    let urlTimer = null, interacted = false;    // the address changes only once the reader acts
+    function scheduleURL() {                    // at most a few history writes per second
+      link.href = query();
+      if (!owner || !interacted || urlTimer) return;
+      urlTimer = setTimeout(() => {
+        urlTimer = null;
+        if (root.isConnected) history.replaceState(history.state, "", query());
+      }, 250);
+    }
+
+    // --- input ---
+
     function moveTo(row, col) {
-      row = clamp(row, 0, side - 1);
-      col = clamp(col, 0, side - 1);
+      row = clamp(row, 0, C - state.mask.h);
+      col = clamp(col, 0, C - state.mask.w);
       if (row === state.row && col === state.col) return;
       state.row = row; state.col = col;
       update();
     }
 
-    function fromPointer(event) {
-      const rect = board.getBoundingClientRect();
-      const x = (event.clientX - rect.left) / rect.width * C;
-      const y = (event.clientY - rect.top) / rect.height * C;
-      moveTo(Math.floor(y) - HALF, Math.floor(x) - HALF);
+    /** The canvas as a full C x C mask, for drawing. */
+    function canvasMask() {
+      const full = new Uint8Array(C * C), {h: mh, w: mw, cells} = state.mask;
+      for (let r = 0; r < mh; r++) for (let c = 0; c < mw; c++) if (cells[r * mw + c]) full[(state.row + r) * C + state.col + c] = 1;
+      return full;
     }
 
-    let dragging = null;
+    /** Crop a full mask to its bounding box: the drawn glyph, at its top-left corner. */
+    function setDrawn(full) {
+      let r0 = C, r1 = -1, c0 = C, c1 = -1;
+      full.forEach((v, i) => {
+        if (!v) return;
+        const r = Math.floor(i / C), c = i % C;
+        r0 = Math.min(r0, r); r1 = Math.max(r1, r); c0 = Math.min(c0, c); c1 = Math.max(c1, c);
+      });
+      state.glyph = "drawn";
+      if (r1 < 0) { state.mask = {h: 1, w: 1, cells: new Uint8Array(1)}; return; }
+      const mh = r1 - r0 + 1, mw = c1 - c0 + 1, cells = new Uint8Array(mh * mw);
+      for (let r = 0; r < mh; r++) for (let c = 0; c < mw; c++) cells[r * mw + c] = full[(r0 + r) * C + c0 + c];
+      state.mask = {h: mh, w: mw, cells};
+      state.row = r0; state.col = c0;
+    }
+
+    function setPixel(r, c, value) {
+      const full = canvasMask();
+      if (full[r * C + c] === value) return;
+      full[r * C + c] = value;
+      setDrawn(full);
+      update();
+    }
+
+    function cellOf(event) {
+      const rect = board.getBoundingClientRect();
+      return [clamp(Math.floor((event.clientY - rect.top) / rect.height * C), 0, C - 1),
+              clamp(Math.floor((event.clientX - rect.left) / rect.width * C), 0, C - 1)];
+    }
+
+    let dragging = null, paint = 1;
+    function pointerAt(event, first) {
+      const [r, c] = cellOf(event);
+      if (state.mode === "draw") {
+        if (first) paint = canvasMask()[r * C + c] ? 0 : 1;   // a stroke that starts on ink erases
+        state.cursor = [r, c];
+        setPixel(r, c, paint);
+      } else {
+        moveTo(r - Math.floor(state.mask.h / 2), c - Math.floor(state.mask.w / 2));
+      }
+    }
     board.addEventListener("pointerdown", (event) => {
       if (event.button !== 0) return;
+      interacted = true;
       dragging = event.pointerId;
       board.setPointerCapture(event.pointerId);
       board.focus({preventScroll: true});
-      fromPointer(event);
+      pointerAt(event, true);
       event.preventDefault();
     });
-    board.addEventListener("pointermove", (event) => { if (event.pointerId === dragging) fromPointer(event); });
+    board.addEventListener("pointermove", (event) => { if (event.pointerId === dragging) pointerAt(event, false); });
     const stop = (event) => { if (event.pointerId === dragging) dragging = null; };
     board.addEventListener("pointerup", stop);
     board.addEventListener("pointercancel", stop);
+    board.addEventListener("focus", () => drawBoard(last ? last.x : input()));
+    board.addEventListener("blur", () => drawBoard(last ? last.x : input()));
     board.addEventListener("keydown", (event) => {
+      interacted = true;
       const step = event.shiftKey ? 4 : 1;
       const moves = {ArrowUp: [-step, 0], ArrowDown: [step, 0], ArrowLeft: [0, -step], ArrowRight: [0, step]};
-      if (moves[event.key]) moveTo(state.row + moves[event.key][0], state.col + moves[event.key][1]);
+      if (state.mode === "draw") {
+        if (moves[event.key]) {
+          state.cursor = [clamp(state.cursor[0] + moves[event.key][0], 0, C - 1), clamp(state.cursor[1] + moves[event.key][1], 0, C - 1)];
+          drawBoard(last.x);
+        } else if (event.key === " " || event.key === "Enter") {
+          const [r, c] = state.cursor;
+          setPixel(r, c, canvasMask()[r * C + c] ? 0 : 1);
+        } else return;
+      } else if (moves[event.key]) moveTo(state.row + moves[event.key][0], state.col + moves[event.key][1]);
       else if (event.key === "Home") moveTo(0, 0);
-      else if (event.key === "End") moveTo(side - 1, side - 1);
+      else if (event.key === "End") moveTo(C, C);
       else return;
       event.preventDefault();
     });
-    select.addEventListener("change", () => { state.n = select.value; update(); });
+    modeButtons.forEach((b) => b.addEventListener("click", () => {
+      interacted = true;
+      state.mode = b.dataset.mode;
+      if (state.mode === "draw") state.cursor = [state.row, state.col];
+      update();
+    }));
+    clearButton.addEventListener("click", () => {
+      interacted = true;
+      state.mode = "draw";
+      state.cursor = [Math.floor(C / 2), Math.floor(C / 2)];
+      setDrawn(new Uint8Array(C * C));
+      update();
+    });
+    glyphSelect.addEventListener("change", () => {
+      interacted = true;
+      if (glyphSelect.value === "drawn") {
+        setDrawn(canvasMask());
+        state.mode = "draw";
+      } else {
+        const centre = [state.row + state.mask.h / 2, state.col + state.mask.w / 2];
+        state.glyph = Number(glyphSelect.value);
+        state.mask = glyphMask(state.glyph);
+        state.row = Math.round(centre[0] - P / 2); state.col = Math.round(centre[1] - P / 2);
+        clampPosition();
+      }
+      update();
+    });
+    nSelect.addEventListener("change", () => { interacted = true; state.n = nSelect.value; setWeightsN(state.n); update(); });
+    seedSelect.addEventListener("change", () => { interacted = true; state.seed = seedSelect.value; update(); });
 
-    const redraw = () => { drawBoard(); drawWeights(); };
+    const controller = {
+      root,
+      input: () => Array.from(input()),
+      probs: () => Object.fromEntries(kinds.map((k) => [k, last.outputs[k].probs])),
+      state: () => ({...state, mask: {h: state.mask.h, w: state.mask.w, cells: Array.from(state.mask.cells)}}),
+      /** Milliseconds per call, mean over `repeat` calls: the three models alone, and a whole update. */
+      time: (repeat = 50) => {
+        const t0 = performance.now();
+        for (let i = 0; i < repeat; i++) compute();
+        const t1 = performance.now();
+        for (let i = 0; i < repeat; i++) update();
+        const t2 = performance.now();
+        return {models_ms: (t1 - t0) / repeat, update_ms: (t2 - t1) / repeat};
+      },
+    };
+    api.explorers.push(controller);
+    const redraw = () => { readColors(); update(); drawWeights(); };
     mounted.add({root, redraw});
     update();
     drawWeights();
@@ -461,16 +973,16 @@
     if (root.dataset.explorer) return;           // guard against double initialisation
     root.dataset.explorer = "init";
     const url = (attr) => new URL(attr, window.location.href).href;
-    const results = root.dataset.results;
-    if (!results) return failed(root, new Error("the div has no data-results attribute"));
-    const weights = root.dataset.weights ? fetchJSON(url(root.dataset.weights)) : Promise.resolve(null);
-    Promise.all([fetchJSON(url(results)), weights])
-      .then(([a, w]) => { if (root.isConnected) mount(root, a, w); })
+    const optional = (attr) => (attr ? fetchJSON(url(attr)).catch((error) => { console.warn(error); return null; }) : Promise.resolve(null));
+    if (!root.dataset.models) return failed(root, new Error("the div has no data-models attribute"));
+    Promise.all([requireBank(url(root.dataset.models)), optional(root.dataset.results), optional(root.dataset.weights)])
+      .then(([m, a, w]) => { if (root.isConnected) mount(root, a, w, m); })
       .catch((error) => failed(root, error));
   }
 
   function setup() {
     for (const item of mounted) if (!item.root.isConnected) mounted.delete(item);
+    api.explorers = api.explorers.filter((e) => e.root.isConnected);
     document.querySelectorAll(".equidocs-explorer").forEach(init);
   }
 

@@ -1,0 +1,134 @@
+"""The explorer's models: the security-guard page's nets, trained here, run in the reader's browser.
+
+The same task, model options, budget and learning-rate tuning as :mod:`amnesia` (glyphs only in
+the top-left quadrant of a 12x12 canvas; conv, locally connected and dense), at a few training-set
+sizes and seeds. A probe exports each trained model's weights; they are served as the companion
+file ``results/explorer_models.weights.json``, on which docs/assets/javascripts/explorer.js runs the
+three forward passes as the reader moves, picks or draws a glyph.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from equidocs import explorer
+from equidocs.data import glyphs, region
+from equidocs.experiments import amnesia
+from equidocs.experiments.common import tuned_lrs
+from equidocs.experiments.formatting import fmt_int, fmt_pct
+from equidocs.plotting import KIND_COLORS
+from equidocs.train import Job, TrainConfig, train_many
+
+TITLE = "The explorer's models: trained in one corner, run in your browser"
+WEIGHTS_FILE = "explorer_models.weights.json"  # companion file, served at results/WEIGHTS_FILE
+PATTERN = 5                                    # side of the glyphs (equidocs.data.glyphs)
+CLASSES = ("stop sign", "cross", "square", "triangle")
+
+
+def _amnesia(name: str) -> amnesia.Config:
+    return amnesia.Config.profile(name)
+
+
+@dataclass(frozen=True)
+class Config:
+    task: dict = field(default_factory=lambda: dict(_amnesia("quick").task))  # amnesia's task
+    kinds: tuple = ("conv", "local", "dense")
+    ns: tuple = (64, 512)         # training-set sizes: a subset of amnesia's (its accuracy maps)
+    seeds: tuple = (0, 1)         # one exported model per kind, size and seed
+    tune_n: int = 256             # learning rates tuned as amnesia tunes them
+    train: TrainConfig = field(default_factory=lambda: _amnesia("quick").train)
+    model: dict = field(default_factory=lambda: dict(_amnesia("quick").model))
+
+    @classmethod
+    def profile(cls, name: str) -> "Config":
+        if name not in ("quick", "full"):
+            raise ValueError(f"profile {name!r}: expected 'quick' or 'full'")
+        a = _amnesia(name)
+        return cls(task=dict(a.task), kinds=tuple(a.kinds), ns=(64, 512),  # among amnesia's ns
+                   seeds=(0, 1) if name == "quick" else (0, 1, 2), tune_n=a.tune_n,
+                   train=a.train, model=dict(a.model))
+
+
+def probe(model, splits, job: Job) -> dict:
+    """The trained model's weights and constructor options (equidocs.explorer.export_model)."""
+    return explorer.export_model(model)
+
+
+def weights_bytes(data: dict) -> int:
+    """Size of the companion file as the exporter writes it (equidocs.cache.write_json_atomic)."""
+    return len(json.dumps(data, indent=1, sort_keys=False, allow_nan=False).encode("utf-8"))
+
+
+def run(cfg: Config, ctx) -> dict:
+    task = dict(cfg.task)
+    canvas = task["canvas"]
+    area = region(task["train_where"], canvas, PATTERN)
+    lrs = {kind: tuned_lrs([kind], task, cfg.tune_n, cfg.train, ctx, cfg.model)[kind]
+           for kind in cfg.kinds}   # exactly amnesia's tuning (shared through the run store)
+    jobs = [Job(kind, task, n, seed, model=cfg.model,
+                probe="equidocs.experiments.explorer_models:probe",
+                train=TrainConfig(**{**cfg.train.__dict__, "lr": lrs[kind]["lr"]}))
+            for kind in cfg.kinds for n in cfg.ns for seed in cfg.seeds]
+    runs = train_many(jobs, workers=ctx.workers, device=ctx.device, desc="explorer models")
+    bank = glyphs(len(CLASSES), PATTERN)
+    models = [{"n": r.n_train, "seed": r.seed, "lr": r.lr, "test_acc": round(r.test_acc, 4),
+               "stop": r.stop, **r.probe} for r in runs]
+    weights = {
+        "format": explorer.FORMAT, "canvas": canvas, "pattern": PATTERN,
+        "noise": task.get("noise", 0.0), "classes": list(CLASSES),
+        "glyphs": bank.numpy().round(6).tolist(),   # what the models saw, before the noise
+        "ink": PATTERN,                              # every glyph's pixel sum (a drawn one too)
+        "region": {"top": area.top, "left": area.left, "height": area.height, "width": area.width},
+        "kinds": list(cfg.kinds), "ns": list(cfg.ns), "seeds": list(cfg.seeds), "models": models,
+    }
+    size = weights_bytes(weights)
+    by_kind = {}
+    numbers = {"weights_kb": fmt_int(round(size / 1024)), "models": str(len(models)),
+               "seeds": str(len(cfg.seeds)), "ns": " and ".join(map(str, cfg.ns))}
+    for kind in cfg.kinds:
+        mine = [m for m in models if m["kind"] == kind]
+        params = sum(int(np.prod(t["shape"])) for t in mine[0]["tensors"].values())
+        by_kind[kind] = {"params": params, "kb_per_model": round(4 * params / 1024, 1),
+                         "test_acc": {str(n): [m["test_acc"] for m in mine if m["n"] == n]
+                                      for n in cfg.ns}}
+        numbers[f"{kind}.params"] = fmt_int(params)
+        for n in cfg.ns:
+            numbers[f"{kind}.n{n}.test_acc"] = fmt_pct(float(np.mean(by_kind[kind]["test_acc"][str(n)])))
+    return {
+        "kinds": list(cfg.kinds), "ns": list(cfg.ns), "seeds": list(cfg.seeds),
+        "lrs": {k: v["lr"] for k, v in lrs.items()}, "weights_bytes": size, "by_kind": by_kind,
+        "numbers": numbers, "companions": {WEIGHTS_FILE: weights},
+        "caption": (f"What the explorer downloads: the float32 weights of {len(models)} trained "
+                    f"models ({len(cfg.kinds)} kinds × {len(cfg.ns)} training-set sizes × "
+                    f"{len(cfg.seeds)} seeds), {round(size / 1024)} KB in all. Left: weights per "
+                    f"model. Right: test accuracy (glyph anywhere on the canvas) of the exported "
+                    f"models, mean over seeds."),
+    }
+
+
+def figure(result: dict) -> plt.Figure:
+    kinds, ns = result["kinds"], result["ns"]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(8, 2.8))
+    kb = [result["by_kind"][k]["kb_per_model"] for k in kinds]
+    left.barh(kinds, kb, color=[KIND_COLORS[k] for k in kinds])
+    for i, v in enumerate(kb):
+        left.text(v, i, f" {v:g} KB", va="center", fontsize=8)
+    left.set_xlabel("float32 weights per model (KB)")
+    left.set_xlim(0, max(kb) * 1.35)
+    left.invert_yaxis()
+    width = 0.8 / len(kinds)
+    for j, kind in enumerate(kinds):
+        accs = [float(np.mean(result["by_kind"][kind]["test_acc"][str(n)])) for n in ns]
+        left_edge = np.arange(len(ns)) + (j - (len(kinds) - 1) / 2) * width
+        right.bar(left_edge, accs, width, color=KIND_COLORS[kind], label=kind)
+    right.axhline(0.25, color="grey", lw=1, ls=":", label="chance")
+    right.set_xticks(range(len(ns)), [f"n={n}" for n in ns])
+    right.set_ylim(0, 1)
+    right.set_ylabel("test accuracy (anywhere)")
+    right.legend(fontsize=7, loc="upper left", ncols=2)
+    fig.tight_layout()
+    return fig

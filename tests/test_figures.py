@@ -1,0 +1,291 @@
+"""Every figure legible: drawn at the text column's width, text >= 11 CSS px, one palette for the kinds.
+
+Unit tests (cheap, no build): each experiment's ``figure`` draws from a small synthetic result shaped
+like its ``run`` output, in the light and the dark theme; the model kinds are drawn in
+``KIND_COLORS``; the figure is as wide as the text column and its smallest text, shown at that
+width, is >= ``MIN_TEXT_PX``.
+
+Browser test (builds the site once, with the session's ``built_site``): at a 1280 x 900 window, in
+light and dark, every figure's ``<img>`` is measured where it is displayed. The smallest text of its
+SVG is ``font-size`` (in the SVG's own units) x displayed width / the SVG's ``viewBox`` width, in CSS
+px; it must be >= ``MIN_TEXT_PX``. The smallest size per figure is printed.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import sys
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+from matplotlib.colors import to_hex
+
+from equidocs import experiments
+from equidocs.plotting import (COLUMN_PX, FIG_WIDTH, KIND_COLORS, MIN_TEXT_PX, OTHER_COLORS, PX_PER_INCH,
+                               theme)
+
+FIGURES = ("parameter_counts", "equivariance_error", "sample_efficiency", "amnesia", "weights",
+           "resolution_scaling")
+KINDS = ("conv", "local", "dense")
+
+
+# --- small synthetic results, shaped like each experiment's run() output ---------------------------
+
+def _rng(seed: int = 0) -> np.random.Generator:
+    return np.random.default_rng(seed)
+
+
+def _parameter_counts() -> dict:
+    rows = []
+    for name, (h, w) in {"MNIST 28x28": (28, 28), "ImageNet 224x224": (224, 224),
+                         "12 MP phone photo 4000x3000": (3000, 4000), "4K frame 3840x2160": (2160, 3840)}.items():
+        p = h * w
+        rows.append({"name": name, "h": h, "w": w, "pixels": p, "dense": p * 3 * p * 64 + p * 64,
+                     "local": p * (27 * 64 + 64), "conv": 1792, "dense_unit": 3 * p + 1})
+    return {"rows": rows, "numbers": {"c_in": "3", "c_out": "64"}, "caption": ""}
+
+
+def _equivariance_error() -> dict:
+    names = ["conv, circular padding", "conv, zero padding", "conv + stride 2", "conv + max-pool",
+             "conv + blur-pool", "locally connected", "dense"]
+    rng = _rng()
+    untrained = {n: {"mean": [0.0] * 4 if i == 0 else list(rng.uniform(0.1, 1.2, 4)),
+                     "std": list(rng.uniform(0, 0.05, 4))} for i, n in enumerate(names)}
+    trained = {n: {"consistency": [float(rng.uniform(0.3, 1)), 0.02], "test_acc": [float(rng.uniform(0.4, 1)), 0.02],
+                   "params": 1000, "hit_budget": 0} for n in names}
+    emap = np.zeros((12, 12))
+    emap[:2], emap[-2:], emap[:, :2], emap[:, -2:] = 1.0, 0.5, 0.8, 0.3
+    return {"shifts": [1, 2, 3, 4], "untrained": untrained, "error_map": emap.tolist(),
+            "trained": trained, "numbers": {}, "caption": ""}
+
+
+def _sample_efficiency() -> dict:
+    ns = [16, 64, 256, 1024]
+    tasks = {}
+    for task, canvas in (("patterns", 12), ("digits", 16)):
+        arms = {}
+        for i, arm in enumerate(("conv", "local", "dense", "conv+perm", "dense+perm")):
+            mean = [min(0.98, 0.3 + 0.1 * j + 0.05 * (3 - i % 3)) for j in range(len(ns))]
+            arms[arm] = {"mean": mean, "std": [0.03] * len(ns), "params": 1000 * (i + 1)}
+        spec = {"dataset": task, "canvas": canvas}
+        tasks[task] = {"spec": spec, "ns": ns, "arms": arms}
+    return {"tasks": tasks, "numbers": {}, "caption": ""}
+
+
+def _amnesia() -> dict:
+    rng = _rng()
+    side = 8
+    models = {k: {"by_n": {str(n): {"acc_map": rng.uniform(0.2, 1, (side, side)).tolist(),
+                                      "inside": [0.9, 0.01], "outside": [0.5, 0.02]}
+                            for n in (64, 512)}} for k in KINDS}
+    return {"kinds": list(KINDS), "ns": [64, 512], "side": side, "canvas": 12,
+            "region": {"top": 0, "left": 0, "height": 4, "width": 4},
+            "classes": ["stop sign", "cross", "square", "triangle"], "models": models,
+            "numbers": {}, "caption": ""}
+
+
+def _weights() -> dict:
+    rng = _rng()
+    by_n = {}
+    for n in (16, 512):
+        by_n[str(n)] = {"conv_kernels": rng.normal(size=(8, 5, 5)).tolist(),
+                        "dense": {"energy": rng.uniform(0, 1, (16, 16)).tolist(),
+                                  "units": rng.normal(size=(3, 16, 16)).tolist(), "share_inside": [0.9, 0.01]},
+                        "local": {"energy": rng.uniform(0, 1, (16, 16)).tolist(), "units": [],
+                                  "share_inside": [0.8, 0.01]},
+                        "area_share": 0.3}
+    return {"ns": [16, 512], "canvas": 16, "footprint": [0, 0, 8, 8], "by_n": by_n, "numbers": {},
+            "caption": ""}
+
+
+def _resolution_scaling() -> dict:
+    sides = [7, 8, 9, 10, 11]
+    kinds = {}
+    for i, kind in enumerate(KINDS):
+        rows = []
+        for s in sides:
+            needed = 8.0 * (s - 4) ** (2 * i / 2 + 0.2)
+            rows.append({"side": s, "positions": (s - 4) ** 2, "pixels": s * s, "needed": needed,
+                         "ci": [needed * 0.8, needed * 1.25], "censored": None})
+        law = {"exponent": 0.1 + i / 2, "intercept": 2.0, "ci": [0.0, 1.0]}
+        fit = {"sides": sides, "better": "power law in positions",
+               "laws": {"power law in positions": law, "power law in pixels": law,
+                        "exponential in side length": {**law, "exponent": 0.3}}}
+        kinds[kind] = {"rows": rows, "fit": fit}
+    return {"kinds": kinds, "target": 0.8, "numbers": {}, "caption": ""}
+
+
+SYNTHETIC = {"parameter_counts": _parameter_counts, "equivariance_error": _equivariance_error,
+             "sample_efficiency": _sample_efficiency, "amnesia": _amnesia, "weights": _weights,
+             "resolution_scaling": _resolution_scaling}
+
+
+# --- SVG measurement ------------------------------------------------------------------------------
+
+_FONT = re.compile(r"font(?:-size)?\s*:\s*(?:(?:italic|oblique|normal|bold|\d00)\s+)*([\d.]+)(px|pt)?")
+
+
+def svg_text_sizes(svg: str) -> tuple[float, list[float]]:
+    """(viewBox width, every font size of a text element) of an SVG written by matplotlib.
+
+    >>> svg_text_sizes('<svg width="10pt" viewBox="0 0 100 50"><text style="font: 9px sans"/></svg>')
+    (100.0, [9.0])
+    """
+    box = re.search(r'<svg\b[^>]*\bviewBox="([-\d.\s]+)"', svg)
+    assert box, "no viewBox on the <svg> element"
+    width = float(box.group(1).split()[2])
+    # only the styles of text elements and their tspans (not the CSS of other elements)
+    styles = re.findall(r"<(?:text|tspan)\b[^>]*\bstyle=\"([^\"]*)\"", svg)
+    sizes = [float(m.group(1)) for s in styles for m in _FONT.finditer(s)]
+    return width, sizes
+
+
+def smallest_text_px(svg: str, displayed_width_px: float) -> float:
+    """The smallest text of an SVG shown ``displayed_width_px`` wide, in CSS px."""
+    width, sizes = svg_text_sizes(svg)
+    assert sizes, "no text found in the SVG"
+    return min(sizes) * displayed_width_px / width
+
+
+def _draw(name: str, scheme: str) -> tuple[plt.Figure, str]:
+    module = experiments.get(name)
+    with theme(scheme):
+        fig = module.figure(SYNTHETIC[name]())
+        buffer = io.StringIO()
+        fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
+    return fig, buffer.getvalue()
+
+
+# --- unit tests -------------------------------------------------------------------------------------
+
+def test_every_experiment_with_a_figure_is_covered():
+    assert set(FIGURES) <= set(experiments.NAMES)
+
+
+def test_kind_colours_are_distinct_and_not_reused():
+    colours = [to_hex(KIND_COLORS[k]) for k in KINDS]
+    assert len(set(colours)) == 3, KIND_COLORS
+    assert not set(colours) & {to_hex(c) for c in OTHER_COLORS}, "a kind's colour reused for another category"
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+@pytest.mark.parametrize("name", FIGURES)
+def test_figure_is_column_wide_and_legible(name, scheme):
+    fig, svg = _draw(name, scheme)
+    try:
+        assert fig.get_figwidth() == pytest.approx(FIG_WIDTH), "draw figures with plotting.figsize()"
+        box = re.search(r'<svg\b[^>]*\bwidth="([\d.]+)pt"', svg)
+        intrinsic_px = float(box.group(1)) * PX_PER_INCH / 72
+        shown = min(intrinsic_px, COLUMN_PX)  # max-width: 100% of the column
+        smallest = smallest_text_px(svg, shown)
+        print(f"{name} ({scheme}): {intrinsic_px:.0f} px wide, smallest text {smallest:.1f} px")
+        assert intrinsic_px <= COLUMN_PX * 1.05, f"{name}: {intrinsic_px:.0f} px, wider than the column"
+        assert smallest >= MIN_TEXT_PX, f"{name}: smallest text {smallest:.1f} px < {MIN_TEXT_PX} px"
+    finally:
+        plt.close(fig)
+
+
+def _artist_colours(fig: plt.Figure) -> set[str]:
+    found = set()
+    for ax in fig.axes:
+        for line in ax.get_lines():
+            found.add(to_hex(line.get_color()))
+            found.add(to_hex(line.get_markerfacecolor()))
+        for artist in ax.patches + ax.collections:
+            for getter in ("get_facecolor", "get_edgecolor"):
+                try:
+                    values = np.atleast_2d(getattr(artist, getter)())
+                except (AttributeError, TypeError):
+                    continue
+                found |= {to_hex(v[:3]) for v in values if len(v) >= 3}
+        for spine in ax.spines.values():
+            found.add(to_hex(spine.get_edgecolor()[:3]))
+    return found
+
+
+@pytest.mark.parametrize("name", FIGURES)
+def test_figures_draw_the_kinds_in_kind_colours(name):
+    """Each figure that shows the three model kinds draws each in its KIND_COLORS colour."""
+    fig, _ = _draw(name, "light")
+    try:
+        colours = _artist_colours(fig)
+        missing = [k for k in KINDS if to_hex(KIND_COLORS[k]) not in colours]
+        assert not missing, f"{name}: no artist in the colour of {missing} ({sorted(colours)})"
+    finally:
+        plt.close(fig)
+
+
+def test_heat_maps_have_colour_bars():
+    for name in ("equivariance_error", "amnesia", "weights"):
+        fig, _ = _draw(name, "light")
+        try:
+            images = [im for ax in fig.axes for im in ax.images]
+            bars = [ax for ax in fig.axes if ax.get_label() == "<colorbar>"]
+            assert images and bars, f"{name}: {len(images)} heat maps, {len(bars)} colour bars"
+        finally:
+            plt.close(fig)
+
+
+# --- browser test of the built site ---------------------------------------------------------------
+
+_MEASURE = """() => [...document.querySelectorAll('figure[id^="fig-"] img')]
+  .filter(img => img.offsetParent !== null && getComputedStyle(img).display !== 'none')
+  .map(img => ({src: img.currentSrc || img.src, width: img.getBoundingClientRect().width,
+                figure: img.closest('figure').id, column: img.closest('.md-content__inner').clientWidth,
+                loaded: img.complete && img.naturalWidth > 0}))"""
+
+
+def figure_pages(site_dir: Path) -> dict[str, str]:
+    """{figure name: the first built page that shows it}, read from the built HTML."""
+    pages = {}
+    for html in sorted(site_dir.rglob("*.html")):
+        for name in re.findall(r'<figure[^>]*\bid="fig-([a-z_]+)"', html.read_text(encoding="utf-8")):
+            pages.setdefault(name, html.relative_to(site_dir).as_posix())
+    return pages
+
+
+def measure_figures(browser, base_url: str, site_dir: Path, scheme: str) -> list[dict]:
+    """Per figure shown on a page of the site, at a 1280-px window in ``scheme``: the displayed
+    width of its visible <img>, the column's width and its smallest text in CSS px."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    from browsing import open_page, wait_for_scheme
+
+    measured = []
+    for page_path in sorted(set(figure_pages(site_dir).values())):
+        page, _ = open_page(browser, base_url + page_path, scheme, width=1280)
+        try:
+            wait_for_scheme(page, scheme)
+            for img in page.locator('figure[id^="fig-"] img').all():
+                if img.is_visible():  # lazy images load once near the viewport
+                    img.scroll_into_view_if_needed()
+            page.wait_for_function("""() => [...document.querySelectorAll('figure[id^="fig-"] img')]
+                .filter(i => i.offsetParent !== null).every(i => i.complete && i.naturalWidth > 0)""")
+            shown = page.evaluate(_MEASURE)
+        finally:
+            page.context.close()
+        assert shown, f"{page_path}: no visible figure image"
+        for img in shown:
+            name = img["figure"].removeprefix("fig-")
+            suffix = "-dark" if scheme == "dark" else ""
+            src = img["src"].split("#")[0]  # the #only-light / #only-dark markers
+            assert src.endswith(f"figures/{name}{suffix}.svg"), f"{scheme}: {src} shown for {name}"
+            svg = (site_dir / "figures" / f"{name}{suffix}.svg").read_text(encoding="utf-8")
+            measured.append({"figure": name, "page": page_path, "scheme": scheme, "width": img["width"],
+                             "column": img["column"], "smallest_px": smallest_text_px(svg, img["width"])})
+    return measured
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_figure_text_in_the_browser(browser, site_url, built_site, scheme):
+    """Every figure of the built site, as displayed at 1280 x 900: smallest text >= MIN_TEXT_PX."""
+    measured = measure_figures(browser, site_url, built_site, scheme)
+    assert set(FIGURES) <= {m["figure"] for m in measured}, "a figure is on no page"
+    sys.__stdout__.write("\n" + "\n".join(
+        f"{m['figure']:20s} {scheme:5s} {m['page']:28s} shown {m['width']:.0f} px in a {m['column']} px "
+        f"column: smallest text {m['smallest_px']:.1f} px" for m in measured) + "\n")
+    small = [m for m in measured if m["smallest_px"] < MIN_TEXT_PX]
+    assert not small, "\n".join(f"{m['figure']} on {m['page']} ({scheme}): smallest text "
+                                f"{m['smallest_px']:.1f} px < {MIN_TEXT_PX} px" for m in small)
