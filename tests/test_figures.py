@@ -289,3 +289,15 @@ def test_figure_text_in_the_browser(browser, site_url, built_site, scheme):
     small = [m for m in measured if m["smallest_px"] < MIN_TEXT_PX]
     assert not small, "\n".join(f"{m['figure']} on {m['page']} ({scheme}): smallest text "
                                 f"{m['smallest_px']:.1f} px < {MIN_TEXT_PX} px" for m in small)
+
+
+def test_the_explorer_uses_the_figures_palette():
+    """One palette for the three kinds on every figure and in the explorer."""
+    import re
+    from pathlib import Path
+
+    from equidocs.plotting import KIND_COLORS
+
+    css = (Path(__file__).resolve().parents[1] / "docs/assets/stylesheets/explorer.css").read_text()
+    found = dict(re.findall(r"--eq-(conv|local|dense):\s*(#[0-9A-Fa-f]{6})", css))
+    assert {k: v.upper() for k, v in found.items()} == {k: v.upper() for k, v in KIND_COLORS.items()}
