@@ -71,12 +71,20 @@ def fewer_examples(task: str, better: str, worse: str) -> Claim:
         ns, arms, _ = _arms(records, task)
         target = records["sample_efficiency"]["result"]["numbers"]["target"]
         a, b = arms[better], arms[worse]
+        if a["n_target"] is None:  # the better one never reached the target: nothing to claim
+            return Verdict(False, "", f"{better} does not reach {target} with {ns[-1]:,} examples")
         a_hi = a["n_target_ci"][1]
         b_lo = b["n_target_ci"][0] if b["n_target"] is not None else float(ns[-1])
         reached = b["n_target"] is not None
-        ratio = f"{b['n_target'] / a['n_target']:.0f} times" if reached else f"more than {ns[-1] / a['n_target']:.0f} times"
+        floor = a["n_target"] is not None and a["n_target"] <= ns[0]
+        at = f"at most {ns[0]:,} examples" if floor else f"{a['n_target']:,.0f} examples (95% interval {a['n_target_ci'][0]:,.0f} to {a['n_target_ci'][1]:,.0f})"
+        if reached:
+            versus = f"the {KIND_NAMES[worse]} needs {b['n_target']:,.0f} (95% interval {b['n_target_ci'][0]:,.0f} to {b['n_target_ci'][1]:,.0f})"
+        else:
+            versus = (f"the {KIND_NAMES[worse]} does not reach it with {ns[-1]:,}, the most tried: it needs "
+                      f"more than {ns[-1] / a['n_target']:,.0f} times as many")
         sentence = (f"On the {TASK_NAMES[task]}, the {KIND_NAMES[better]} reaches {target} test accuracy with "
-                    f"{ratio} fewer examples than the {KIND_NAMES[worse]}")
+                    f"{at}; {versus}")
         evidence = (f"{better}: {a['n_target']} [{a['n_target_ci'][0]}, {a_hi}]; {worse}: "
                     f"{b['n_target']} [{b['n_target_ci'][0] if reached else '>' + str(ns[-1])}, "
                     f"{b['n_target_ci'][1] if reached else ''}]")
@@ -86,7 +94,60 @@ def fewer_examples(task: str, better: str, worse: str) -> Claim:
     return Claim(f"{task}.{better}_fewer_examples_than_{worse}", check)
 
 
+def comparison(task: str, first: str, second: str) -> Claim:
+    """A computed sentence (always true): at how many sizes ``first`` beats, loses to or ties ``second``."""
+
+    def check(records: dict) -> Verdict:
+        ns, arms, n_test = _arms(records, task)
+        a, b = np.array(arms[first]["test_acc"]), np.array(arms[second]["test_acc"])
+        diffs = [paired_difference(a[:, i], b[:, i], n_test=n_test) for i in range(len(ns))]
+        wins = [n for n, d in zip(ns, diffs) if d.low > 0]
+        losses = [n for n, d in zip(ns, diffs) if d.high < 0]
+        ties = [n for n, d in zip(ns, diffs) if not d.excludes(0.0)]
+        parts = [f"more accurate at {_sizes(wins)}" if wins else "",
+                 f"less accurate at {_sizes(losses)}" if losses else "",
+                 f"indistinguishable (95% interval includes zero) at {_sizes(ties)}" if ties else ""]
+        sentence = (f"On the {TASK_NAMES[task]}, compared with the {KIND_NAMES[second]}, the "
+                    f"{KIND_NAMES[first]} is " + "; ".join(p for p in parts if p)
+                    if wins or losses else
+                    f"On the {TASK_NAMES[task]}, the {KIND_NAMES[first]} and the {KIND_NAMES[second]} "
+                    f"are indistinguishable at every size tried")
+        evidence = "; ".join(f"n={n}: {d.mean:+.1%} [{d.low:+.1%}, {d.high:+.1%}]" for n, d in zip(ns, diffs))
+        return Verdict(True, sentence, evidence)
+
+    return Claim(f"{task}.{first}_vs_{second}", check)
+
+
+def sharing_beats_locality(task: str) -> Claim:
+    """Averaged over sizes, sharing's gain (conv - local) exceeds locality's (local - dense)."""
+
+    def check(records: dict) -> Verdict:
+        ns, arms, n_test = _arms(records, task)
+        conv, local, dense = (np.array(arms[k]["test_acc"]).mean(1) for k in ("conv", "local", "dense"))
+        d = paired_difference(conv - local, local - dense)  # per seed, averaged over the sizes
+        sentence = (f"On the {TASK_NAMES[task]}, sharing adds more accuracy than locality does: averaged "
+                    f"over the training-set sizes, conv minus locally connected exceeds locally "
+                    f"connected minus dense by {d.mean:.0%} points (95% interval {d.low:.0%} to {d.high:.0%})")
+        return Verdict(d.low > 0, sentence, f"sharing gain minus locality gain: {d.mean:+.1%} [{d.low:+.1%}, {d.high:+.1%}]")
+
+    return Claim(f"{task}.sharing_beats_locality", check)
+
+
+def _sizes(ns: list) -> str:
+    """``n = 16, 64 and 256`` style list of training-set sizes.
+
+    >>> _sizes([16]), _sizes([16, 64, 256])
+    ('n = 16', 'n = 16, 64 and 256')
+    """
+    text = ", ".join(f"{n:,}" for n in ns[:-1]) + (" and " if len(ns) > 1 else "") + f"{ns[-1]:,}"
+    return f"n = {text}"
+
+
 CLAIMS: dict[str, Claim] = {c.name: c for c in [
+    sharing_beats_locality("patterns"),
+    sharing_beats_locality("digits"),
+    comparison("patterns", "local", "dense"),
+    comparison("digits", "local", "dense"),
     more_accurate_everywhere("patterns", "conv", "dense"),
     more_accurate_everywhere("patterns", "conv", "local"),
     more_accurate_everywhere("digits", "conv", "dense"),
