@@ -115,7 +115,7 @@ def module_hashes(module: str) -> dict[str, str]:
     A frozen result records these, so ``python -m equidocs status`` can name the file that changed.
 
     >>> sorted(module_hashes("equidocs.params"))
-    ['equidocs.params']
+    ['equidocs.models', 'equidocs.params']
     """
     return {name: hashlib.sha256(_result_source(name)).hexdigest()[:12] for name in dependencies(module)}
 

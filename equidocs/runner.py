@@ -97,7 +97,9 @@ def export(record: dict[str, Any], out_dir: Path) -> list[Path]:
     rebuild writes nothing, and a change to figure code alone redraws without retraining.
     """
     name = record["experiment"]
-    key = f"{record['key']}-{cache.source_hash(experiments.get(name).__name__, figures=True)}"
+    # The frozen copy of a result carries a checksum: it is exported again, not taken for the run's.
+    key = (f"{record['key']}-{record.get('checksum', '')[:12]}-"
+           f"{cache.source_hash(experiments.get(name).__name__, figures=True)}")
     result_path = out_dir / "results" / f"{name}.json"
     paths = [result_path] + [out_dir / "figures" / f"{name}{suffix}.svg" for suffix in ("", "-dark")]
     stamp = out_dir / "figures" / f".{name}.key"

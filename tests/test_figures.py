@@ -258,9 +258,9 @@ def measure_figures(browser, base_url: str, site_dir: Path, scheme: str) -> list
         page, _ = open_page(browser, base_url + page_path, scheme, width=1280)
         try:
             wait_for_scheme(page, scheme)
-            for img in page.locator('figure[id^="fig-"] img').all():
-                if img.is_visible():  # lazy images load once near the viewport
-                    img.scroll_into_view_if_needed()
+            # Lazy images load once near the viewport: load them all now, whatever the scroll.
+            page.evaluate("""() => document.querySelectorAll('figure[id^="fig-"] img')
+                .forEach(i => { i.loading = 'eager'; })""")
             page.wait_for_function("""() => [...document.querySelectorAll('figure[id^="fig-"] img')]
                 .filter(i => i.offsetParent !== null).every(i => i.complete && i.naturalWidth > 0)""")
             shown = page.evaluate(_MEASURE)
