@@ -87,15 +87,10 @@ def audit(names: list[str] | None = None, runs: int = 3, seed: int = 0, device: 
     records = {}
     for name in names or list(experiments.NAMES):
         try:
-            reasons = frozen.staleness(name, folder)
+            record = frozen.load_fresh(name, folder)
         except frozen.FrozenError as error:
             report.problems.append(str(error))
             continue
-        if reasons:
-            report.problems.append(f"{name}: stale ({'; '.join(reasons)}); refresh with "
-                                   f"`{frozen.refresh_command(name)}`")
-            continue
-        record = frozen.read(name, folder)
         records[name] = record
         try:
             derived = rederive(record)

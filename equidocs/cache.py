@@ -94,11 +94,15 @@ def _drawing_import(node: ast.stmt) -> bool:
 
 
 def _result_source(module: str) -> bytes:
-    """The module's code without its ``figure`` function, drawing imports and docstrings: none of
-    them changes a result."""
+    """The module's code without its ``figure`` function, drawing imports, docstrings and
+    ``Config.profile``: none of them changes a result (a profile's settings are recorded, and
+    compared, as the config itself)."""
     tree = ast.parse(_module_path(module).read_text())
     tree.body = [n for n in tree.body if not (isinstance(n, ast.FunctionDef) and n.name == "figure")
                  and not _drawing_import(n)]
+    for node in tree.body:  # what a profile selects is recorded (and compared) as the config itself
+        if isinstance(node, ast.ClassDef) and node.name == "Config":
+            node.body = [n for n in node.body if not (isinstance(n, ast.FunctionDef) and n.name == "profile")]
     for node in ast.walk(tree):  # docstrings do not change results either (comments are already gone)
         body = getattr(node, "body", None)
         if (isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and body

@@ -103,13 +103,13 @@ def current_config(name: str) -> dict[str, Any]:
     return json.loads(json.dumps(config, default=str))
 
 
-def staleness(name: str, folder: Path | None = None) -> list[str]:
+def staleness(name: str, folder: Path | None = None, record: dict[str, Any] | None = None) -> list[str]:
     """What changed since ``name`` was frozen; an empty list means fresh.
 
     Reasons name a source file (``equidocs/train.py changed``), config fields, or a version.
     An unreadable file raises :class:`FrozenError`.
     """
-    record = read(name, folder)
+    record = read(name, folder) if record is None else record
     module = experiments.get(name).__name__
     reasons = []
     now, then = cache.module_hashes(module), record.get("sources", {})
@@ -145,9 +145,10 @@ def status(names: list[str] | None = None, folder: Path | None = None) -> dict[s
 
 def load_fresh(name: str, folder: Path | None = None) -> dict[str, Any]:
     """The frozen record of ``name``; raises :class:`FrozenError` if it is unreadable or stale."""
-    reasons = staleness(name, folder)
+    record = read(name, folder)
+    reasons = staleness(name, folder, record)
     if reasons:
         raise FrozenError(f"{path(name, folder)} is stale ({'; '.join(reasons)}): refresh it with "
                           f"`{refresh_command(name)}`, or build from a fresh quick run with "
                           f"EQUIDOCS_PROFILE=quick")
-    return read(name, folder)
+    return record
