@@ -128,10 +128,20 @@ def _figure(match: re.Match, page: str, prefix: str, url_prefix: str) -> str:
         f'<figure markdown="span" id="fig-{name}">\n'
         f"  ![{alt}]({prefix}figures/{name}.svg#only-light){{ loading=lazy }}\n"
         f"  ![{alt}]({prefix}figures/{name}-dark.svg#only-dark){{ loading=lazy }}\n"
-        f"  <figcaption>{caption} Profile <code>{record['profile']}</code>, computed {record['created'][:10]}, run took "
-        f"{record['wall_s']:.0f} s. <a href=\"{url_prefix}results/{name}.json\">Result JSON</a></figcaption>\n"
+        f"  <figcaption>{caption} Profile <code>{record['profile']}</code>, computed {record['created'][:10]}; "
+        f"{_training_time(record)}. <a href=\"{url_prefix}results/{name}.json\">Result JSON</a></figcaption>\n"
         f"</figure>\n"
     )
+
+
+def _training_time(record: dict) -> str:
+    """The compute behind a result: its runs' summed training time (a resumed or re-frozen run's
+    wall time would understate it)."""
+    runs, seconds = len(record.get("runs", [])), record.get("train_s", record["wall_s"])
+    if not runs:
+        return "no training (closed-form arithmetic)"
+    return f"{runs:,} training runs, {seconds / 60:.0f} min of single-core training in all" if seconds >= 60 \
+        else f"{runs:,} training runs, {seconds:.0f} s of training"
 
 
 def on_page_markdown(markdown: str, page, config, files) -> str:
