@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from equidocs.data import Dataset, digits_canvas, pattern_canvas, pixel_permutation
+from equidocs.data import Dataset, digits_canvas, pattern_canvas, pixel_permutation, upsample
 
 PERMUTATION_SEED = 1234  # the one fixed pixel shuffle used by every permuted arm
 VAL_SEED, TEST_SEED = 1_000_001, 1_000_002  # held-out sets are the same for every training seed
 
-_COMMON = {"dataset", "canvas", "train_where", "test_where", "noise", "permute", "n_val", "n_test"}
-_ONLY = {"patterns": {"num_classes", "pattern_size"}, "digits": set()}
+_COMMON = {"dataset", "canvas", "train_where", "test_where", "noise", "permute", "n_val", "n_test",
+           "upsample"}
+_ONLY = {"patterns": {"num_classes", "pattern_size", "deform"}, "digits": set()}
 DEFAULTS = {"canvas": 16, "train_where": "anywhere", "test_where": "anywhere", "permute": False,
             "n_val": 500, "n_test": 1000}
 
@@ -34,6 +35,21 @@ def _where(value):
 
 
 def make_splits(spec: dict, n_train: int, seed: int) -> Splits:
+    """Build the splits (see :func:`_splits`), then upsample every image by ``spec["upsample"]``.
+
+    >>> s = make_splits({"dataset": "patterns", "canvas": 8, "upsample": 2, "n_val": 4, "n_test": 4}, 4, 0)
+    >>> tuple(s.test.x.shape)
+    (4, 1, 16, 16)
+    """
+    splits = _splits(spec, n_train, seed)
+    factor = spec.get("upsample", 1) if isinstance(spec, dict) else 1
+    if factor == 1:
+        return splits
+    return Splits(*(upsample(d, factor) for d in (splits.train, splits.val, splits.test)),
+                  num_classes=splits.num_classes)
+
+
+def _splits(spec: dict, n_train: int, seed: int) -> Splits:
     """Build train/validation/test sets from a spec; the same arguments give identical tensors.
 
     >>> s = make_splits({"dataset": "patterns", "canvas": 12, "n_val": 8, "n_test": 8}, 16, seed=0)
@@ -51,7 +67,7 @@ def make_splits(spec: dict, n_train: int, seed: int) -> Splits:
     canvas = s["canvas"]
     perm = pixel_permutation(canvas, seed=PERMUTATION_SEED) if s["permute"] else None
     if s["dataset"] == "patterns":
-        opts = {k: s[k] for k in ("num_classes", "pattern_size") if k in s}
+        opts = {k: s[k] for k in ("num_classes", "pattern_size", "deform") if k in s}
         opts["noise"] = s.get("noise", 0.1)
 
         def draw(n: int, where, seed_: int) -> Dataset:
