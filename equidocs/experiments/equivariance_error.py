@@ -117,7 +117,7 @@ def run(cfg: Config, ctx) -> dict:
                 f"error of its logits); mean ± sd over {cfg.inits} random initialisations, 8 random "
                 f"{cfg.canvas}×{cfg.canvas} inputs each. Middle: where a zero-padded conv errs for a "
                 f"one-pixel shift. Right: shift consistency of the designs after training on "
-                f"{cfg.n_train} {cfg.task['dataset']} (mean ± sd over {len(cfg.seeds)} seeds; shifts up to "
+                f"{cfg.n_train} {numbers['task']}s (mean ± sd over {len(cfg.seeds)} seeds; shifts up to "
                 f"±{cfg.max_shift} pixels), labelled with test accuracy.")}
 
 

@@ -102,11 +102,21 @@ def run(cfg: Config, ctx) -> dict:
         "kinds": list(cfg.kinds), "ns": list(cfg.ns), "seeds": list(cfg.seeds),
         "lrs": {k: v["lr"] for k, v in lrs.items()}, "weights_bytes": size, "by_kind": by_kind,
         "numbers": numbers, "companions": {WEIGHTS_FILE: weights},
-        "caption": (f"What the explorer downloads: the float32 weights of {len(models)} trained "
-                    f"models ({len(cfg.kinds)} kinds × {len(cfg.ns)} training-set sizes × "
-                    f"{len(cfg.seeds)} seeds), {round(size / 1024)} KB in all. Left: weights per "
-                    f"model. Right: test accuracy (glyph anywhere on the canvas) of the exported "
-                    f"models, mean over seeds."),
+        "caption": (f"The first-layer weights of the seed-{cfg.seeds[0]} explorer models trained on "
+                    f"{max(cfg.ns)} examples, drawn as matrices: one column per pixel of the "
+                    f"{canvas}×{canvas} canvas, one row per hidden unit (conv and locally connected: "
+                    f"the first of their {cfg.model['width']} channels at each of the {canvas * canvas} "
+                    f"positions; dense: the first {min(canvas * canvas, cfg.model['hidden'])} of its "
+                    f"{cfg.model['hidden']} units). Conv repeats one {cfg.model['kernel_size']}×"
+                    f"{cfg.model['kernel_size']} kernel along the diagonals; locally connected has a "
+                    f"band of {cfg.model['kernel_size'] ** 2} weights per row, different in every row; "
+                    f"dense fills the matrix. Each panel is divided by its largest absolute weight. Test "
+                    f"accuracy with the glyph anywhere: " + ", ".join(
+                        f"{kind} {fmt_pct(m['test_acc'])}" for kind in cfg.kinds for m in models
+                        if (m["kind"], m["n"], m["seed"]) == (kind, max(cfg.ns), cfg.seeds[0]))
+                    + f". They are {len(cfg.kinds)} of the {len(models)} models ({len(cfg.kinds)} kinds "
+                    f"× {len(cfg.ns)} training-set sizes × {len(cfg.seeds)} seeds, "
+                    f"{fmt_int(round(size / 1024))} KB of float32 weights) that the explorer runs."),
     }
 
 

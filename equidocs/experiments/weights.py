@@ -106,12 +106,15 @@ def run(cfg: Config, ctx) -> dict:
     numbers["area_share"] = fmt_pct(result["by_n"][str(cfg.ns[0])]["area_share"])
     result["numbers"] = numbers
     result["caption"] = (
-        f"Top: how much each dense first-layer weight moved from its initial value, root-mean-square "
-        f"over the hidden units (one pixel = one weight per unit), and the {UNITS_SHOWN} units that "
-        f"moved most, for the seed-{s0} model at each training-set size. Middle column: the same for "
-        f"each position of the locally-connected layer. Right: the conv net's {MODEL['width']} shared "
-        f"5×5 kernels. Training glyphs appeared only in the top-left quadrant, on a noise-free canvas. "
-        f"Shares of the weight change inside the trained area are means over {len(cfg.seeds)} seeds.")
+        f"One row per training-set size, each the seed-{s0} model. First column: how much each dense "
+        f"first-layer weight moved from its initial value, root-mean-square over the hidden units (one "
+        f"pixel = one weight per unit); next {UNITS_SHOWN} columns: the dense units that moved most; "
+        f"then the same root-mean-square for each position of the locally-connected layer; last "
+        f"column: the conv net's {cfg.model['width']} shared {cfg.model['kernel_size']}×{cfg.model['kernel_size']} "
+        f"kernels. Each panel is scaled to its own largest value. The outlined square marks the pixels "
+        f"a training glyph could cover: training glyphs appeared only in the top-left quadrant, on a "
+        f"noise-free canvas. Shares of the weight change inside the trained area are means over "
+        f"{len(cfg.seeds)} seeds.")
     return result
 
 
