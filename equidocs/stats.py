@@ -10,7 +10,7 @@ training sample) and, for each drawn seed, redraws each arm's accuracy from a bi
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -72,3 +72,175 @@ def compare(a: Sequence[float], b: Sequence[float], *, n_test: int | None = None
     if not d.excludes(0.0):
         return "inconclusive"
     return names[0] if d.mean > 0 else names[1]
+
+
+# ---- growth laws: samples needed vs size, with censoring ------------------------------------------
+
+BELOW, ABOVE = "below", "above"  # censoring: needed <= value (floor reached) / needed > value (cap)
+SIGMA_FLOOR = 0.05  # smallest residual s.d. in log N: a crossing is never known better than ~5%
+
+
+@dataclass(frozen=True)
+class Crossing:
+    value: float     # training-set size at the crossing (interpolated in log N), or the bound
+    censored: str    # "": measured; "below": at most ``value``; "above": more than ``value``
+
+
+def censored_crossing(ns: Sequence[float], accs: Sequence[float], target: float) -> Crossing:
+    """Where an accuracy curve (sorted by N) first reaches ``target``, interpolated in log N.
+
+    A curve that starts at or above the target is censored below (the need is at most ``ns[0]``);
+    one that never reaches it is censored above (more than ``ns[-1]``).
+
+    >>> c = censored_crossing([10, 100], [0.5, 0.9], 0.7)
+    >>> round(c.value, 1), c.censored
+    (31.6, '')
+    >>> censored_crossing([10, 100], [0.5, 0.6], 0.7).censored, censored_crossing([10], [0.8], 0.7).censored
+    ('above', 'below')
+    """
+    accs = np.asarray(accs, float)
+    hit = np.flatnonzero(accs >= target)
+    if len(hit) == 0:
+        return Crossing(float(ns[-1]), ABOVE)
+    i = int(hit[0])
+    if i == 0:
+        return Crossing(float(ns[0]), BELOW)
+    t = (target - accs[i - 1]) / (accs[i] - accs[i - 1])
+    lo, hi = np.log(ns[i - 1]), np.log(ns[i])
+    return Crossing(float(np.exp(lo + t * (hi - lo))), "")
+
+
+def resampled_mean_curve(per_seed: np.ndarray, n_test: int, rng: np.random.Generator) -> np.ndarray:
+    """One bootstrap draw of the seed-mean accuracy curve: seeds drawn with replacement, and each
+    drawn run's accuracy redrawn from a binomial over its ``n_test`` test examples.
+
+    ``per_seed`` is (seeds, rungs).
+
+    >>> resampled_mean_curve(np.array([[0.5, 1.0]]), 100, np.random.default_rng(0)).tolist()[1]
+    1.0
+    """
+    per_seed = np.asarray(per_seed, float)
+    pick = per_seed[rng.integers(0, len(per_seed), len(per_seed))]
+    return (rng.binomial(n_test, np.clip(pick, 0, 1)) / n_test).mean(0)
+
+
+def censored_law_fit(x: Sequence[float], value: Sequence[float], censored: Sequence[str]) -> dict:
+    """Fit ``log N = a + b x`` with normal residuals by maximum likelihood, censoring included.
+
+    A measured point adds its normal log-density; a point censored above (need > value) adds the
+    log-probability of lying above, one censored below the log-probability of lying below (a Tobit
+    model). The residual s.d. is kept above ``SIGMA_FLOOR``. Returns a, b, sigma, the
+    log-likelihood and AIC (3 parameters). Fitted with ``scipy.optimize.minimize``.
+
+    >>> f = censored_law_fit([1, 2, 3, 4], [np.exp(1 + 2 * v) for v in (1, 2, 3, 4)], [""] * 4)
+    >>> round(f["b"], 3), round(f["a"], 3)
+    (2.0, 1.0)
+    """
+    from scipy import optimize, special
+
+    x, y = np.asarray(x, float), np.log(np.asarray(value, float))
+    cen = np.asarray(censored)
+    bad = set(cen.tolist()) - {"", BELOW, ABOVE}
+    if len(x) != len(y) or len(x) != len(cen) or bad:
+        raise ValueError(f"censored_law_fit: expected equal-length x, value, censored with censored "
+                         f"in ('', {BELOW!r}, {ABOVE!r}); given lengths {len(x)}, {len(y)}, "
+                         f"{len(cen)} and labels {sorted(bad)}")
+    meas, above, below = cen == "", cen == ABOVE, cen == BELOW
+    if meas.sum() < 2:
+        raise ValueError(f"censored_law_fit: expected at least 2 measured (uncensored) points, "
+                         f"given {int(meas.sum())}")
+
+    def nll(p: np.ndarray) -> tuple[float, np.ndarray]:  # and its gradient in (a, b, log s)
+        s = np.exp(p[2])
+        z = (y - p[0] - p[1] * x) / s
+        up, low = special.log_ndtr(-z[above]), special.log_ndtr(z[below])
+        loglik = np.sum(-0.5 * z[meas] ** 2 - np.log(s) - 0.5 * np.log(2 * np.pi)) + up.sum() + low.sum()
+        log_phi = -0.5 * z ** 2 - 0.5 * np.log(2 * np.pi)
+        d_mu, d_s = np.zeros_like(z), np.zeros_like(z)  # d loglik / d mu_i and / d s
+        d_mu[meas], d_s[meas] = z[meas] / s, (z[meas] ** 2 - 1) / s
+        r = np.exp(log_phi[above] - up)  # inverse Mills ratios
+        d_mu[above], d_s[above] = r / s, r * z[above] / s
+        q = np.exp(log_phi[below] - low)
+        d_mu[below], d_s[below] = -q / s, -q * z[below] / s
+        grad = np.array([d_mu.sum(), (d_mu * x).sum(), d_s.sum() * s])
+        return -float(loglik), -grad
+
+    b0, a0 = np.polyfit(x[meas], y[meas], 1)
+    best = None
+    for log_s in (np.log(0.1), np.log(1.0)):  # two starts: a tight and a loose residual
+        res = optimize.minimize(nll, [a0, b0, log_s], jac=True, method="L-BFGS-B",
+                                bounds=[(None, None), (None, None), (np.log(SIGMA_FLOOR), np.log(100.0))])
+        if best is None or res.fun < best.fun:
+            best = res
+    a, b, log_s = best.x
+    loglik = -float(best.fun)
+    return {"a": float(a), "b": float(b), "sigma": float(np.exp(log_s)),
+            "loglik": loglik, "aic": 6 - 2 * loglik}
+
+
+INCONCLUSIVE = "inconclusive"
+
+
+def best_law(fits: dict[str, dict], margin: float = 2.0) -> str:
+    """The law whose AIC is lower than every other's by at least ``margin``, else "inconclusive".
+
+    >>> best_law({"p": {"aic": 1.0}, "e": {"aic": 4.5}}), best_law({"p": {"aic": 1.0}, "e": {"aic": 2.0}})
+    ('p', 'inconclusive')
+    """
+    order = sorted(fits, key=lambda law: fits[law]["aic"])
+    if len(order) == 1 or fits[order[1]]["aic"] - fits[order[0]]["aic"] >= margin:
+        return order[0]
+    return INCONCLUSIVE
+
+
+def compare_laws(xs: dict[str, Sequence[float]], value: Sequence[float], censored: Sequence[str],
+                 margin: float = 2.0) -> dict:
+    """Fit every law (law name -> its x values) to the same points; name the winner by AIC.
+
+    >>> s = np.array([6, 8, 10, 12, 16, 20, 24.0])
+    >>> r = compare_laws({"power": np.log(s * s), "exponential": s}, (s * s) ** 1.5, [""] * 7)
+    >>> r["best"], round(r["fits"]["power"]["b"], 2)
+    ('power', 1.5)
+    """
+    fits = {law: censored_law_fit(x, value, censored) for law, x in xs.items()}
+    return {"fits": fits, "best": best_law(fits, margin)}
+
+
+def law_bootstrap(xs: dict[str, Sequence[float]], draw: Callable[[np.random.Generator], tuple],
+                  *, draws: int = 400, seed: int = 0, held_out: int = 2, level: float = 0.95,
+                  margin: float = 2.0) -> dict:
+    """Bootstrap the law comparison: ``draw(rng)`` returns one resampled (values, censored).
+
+    Per law: the slope's percentile interval, how often the law wins by ``margin`` (and how often
+    no law does), and the interval of its prediction for the last ``held_out`` sizes when fitted
+    without them. A draw with fewer than 2 measured points (or fewer than 2 left when holding out)
+    counts as "inconclusive" and adds no slope.
+    """
+    rng = np.random.default_rng(seed)
+    laws = list(xs)
+    slopes = {law: [] for law in laws}
+    predicted = {law: [] for law in laws}
+    wins = {law: 0 for law in laws} | {INCONCLUSIVE: 0}
+    for _ in range(draws):
+        values, cens = draw(rng)
+        cens = np.asarray(cens)
+        if (cens == "").sum() < 2:
+            wins[INCONCLUSIVE] += 1
+            continue
+        result = compare_laws(xs, values, cens, margin)
+        wins[result["best"]] += 1
+        for law in laws:
+            slopes[law].append(result["fits"][law]["b"])
+        if held_out and (cens[:-held_out] == "").sum() >= 2:
+            for law in laws:
+                x = np.asarray(xs[law], float)
+                f = censored_law_fit(x[:-held_out], np.asarray(values)[:-held_out], cens[:-held_out])
+                predicted[law].append(np.exp(f["a"] + f["b"] * x[-held_out:]))
+    tail = 100 * (1 - level) / 2
+    out = {"draws": draws, "win_frequency": {k: v / draws for k, v in wins.items()}, "laws": {}}
+    for law in laws:
+        ci = np.percentile(slopes[law], [tail, 100 - tail]).tolist() if slopes[law] else [np.nan] * 2
+        pred = (np.percentile(np.array(predicted[law]), [tail, 100 - tail], axis=0).T.tolist()
+                if predicted[law] else [[np.nan, np.nan]] * held_out)
+        out["laws"][law] = {"slope_ci": [float(v) for v in ci], "held_out_interval": pred}
+    return out

@@ -12,21 +12,8 @@ import pytest
 from equidocs import experiments
 from equidocs.experiments import RunContext
 from equidocs.experiments.common import bootstrap_crossing, crossing
-from equidocs.experiments.resolution_scaling import growth_laws
 from equidocs.plotting import theme
 from equidocs.train import TrainConfig
-
-
-def test_growth_laws_names_the_law_that_generated_the_data():
-    sides = [8, 10, 12, 14, 16]
-    pixels = growth_laws(sides, [3.0 * (s * s) ** 1.5 for s in sides])
-    assert pixels["better"] == "power law in pixels"
-    assert pixels["laws"]["power law in pixels"]["exponent"] == pytest.approx(1.5, abs=1e-9)
-    positions = growth_laws(sides, [3.0 * ((s - 4) ** 2) ** 1.2 for s in sides])
-    assert positions["better"] == "power law in positions"
-    expo = growth_laws(sides, [2.0 * math.exp(0.7 * s) for s in sides])
-    assert expo["better"] == "exponential in side length"
-    assert expo["laws"]["exponential in side length"]["exponent"] == pytest.approx(0.7, abs=1e-9)
 
 
 def test_crossing_interpolates_in_log_n_and_reports_never():
@@ -66,9 +53,11 @@ TINY = {
     "weights": dict(task={"dataset": "patterns", "canvas": 10, "train_where": "top-left",
                           "test_where": "anywhere", "n_val": 16, "n_test": 16},
                     ns=(8,), seeds=(0, 1), tune_n=8, train=TINY_TRAIN),
-    "resolution_scaling": dict(canvases=(7, 8, 9), ladder=(4, 8), seeds=(0, 1), target=0.3,
-                               tune_canvas=8, tune_n=8, train=TINY_TRAIN, boot=20,
-                               task={"dataset": "patterns", "noise": 0.1, "n_val": 16, "n_test": 16}),
+    "resolution_scaling": dict(sides=(6, 7, 8), factors=(1, 2), seeds=(0, 1), factor_seeds=(0, 1),
+                               cap=16, tune_cap=8, lr_grid=(1e-3, 1e-2), tune_seeds=(0,), extend=1,
+                               epochs=2, min_steps=20, boot=20, target=0.3,
+                               task={"dataset": "patterns", "deform": 0.5, "noise": 0.1, "n_val": 16,
+                                     "n_test": 16}),
     "equivariance_error": dict(canvas=8, shifts=(1, 2), inits=2, n_train=16, seeds=(0, 1),
                                task={"dataset": "digits", "canvas": 10, "n_val": 16, "n_test": 16},
                                train=TINY_TRAIN),

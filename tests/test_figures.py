@@ -102,20 +102,26 @@ def _weights() -> dict:
 
 
 def _resolution_scaling() -> dict:
-    sides = [7, 8, 9, 10, 11]
-    kinds = {}
-    for i, kind in enumerate(KINDS):
-        rows = []
-        for s in sides:
-            needed = 8.0 * (s - 4) ** (2 * i / 2 + 0.2)
-            rows.append({"side": s, "positions": (s - 4) ** 2, "pixels": s * s, "needed": needed,
-                         "ci": [needed * 0.8, needed * 1.25], "censored": None})
-        law = {"exponent": 0.1 + i / 2, "intercept": 2.0, "ci": [0.0, 1.0]}
-        fit = {"sides": sides, "better": "power law in positions",
-               "laws": {"power law in positions": law, "power law in pixels": law,
-                        "exponential in side length": {**law, "exponent": 0.3}}}
-        kinds[kind] = {"rows": rows, "fit": fit}
-    return {"kinds": kinds, "target": 0.8, "numbers": {}, "caption": ""}
+    """Synthetic ladders through the experiment's own analysis: needs grow like pixels^(0.2 + i)."""
+    from equidocs.experiments import resolution_scaling as rs
+
+    cfg = rs.Config(boot=20)
+    axes = {}
+    for name, axis, sizes in (("fov", "field of view", [6, 8, 12, 16]), ("upsampled", "pixels per object", [1, 2, 4])):
+        side = sizes if name == "fov" else [f * cfg.base for f in sizes]
+        xs = {k: list(v) for k, v in rs.AXES[axis][0](side).items()}
+        kinds = {}
+        for i, kind in enumerate([*KINDS, rs.MEMORISER]):
+            curves = {}
+            for size, s in zip(sizes, side):
+                need = 2.0 * (s * s) ** (0.2 + i / 2)
+                ns = [n for n in rs.ladder(cfg)]
+                acc = [[float(np.clip(0.9 + 0.1 * np.log(n / need), 0, 1)) + 0.01 * k for n in ns] for k in range(3)]
+                curves[size] = [{"n": n, "acc": [a[j] for a in acc]} for j, n in enumerate(ns)]
+            kinds[kind] = rs.analyse(sizes, xs, curves, cfg, seed=i)
+        axes[name] = {"axis": axis, "sizes": sizes, "side": side, "pixels": [s * s for s in side],
+                      "seeds": 3, "kinds": kinds}
+    return {"axes": axes, "target": 0.9, "numbers": {}, "caption": ""}
 
 
 SYNTHETIC = {"parameter_counts": _parameter_counts, "equivariance_error": _equivariance_error,

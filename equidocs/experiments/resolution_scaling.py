@@ -1,258 +1,508 @@
-"""Resolution scaling: training examples needed to reach a target accuracy vs canvas size.
+"""Resolution scaling: training examples needed to reach a target accuracy as images grow.
 
-The glyph keeps its size while the canvas grows, so the task gets no harder for a translation-
-equivariant net, while a dense net sees ever more unrelated positions. For each size and model kind
-the training set doubles until the seed-mean test accuracy reaches the target; the crossing is
-interpolated in log N, with a bootstrap interval over seeds. Three growth laws are fitted to the
-same points: power laws in the number of positions the glyph can take and in the number of pixels
-d (N = a d^b), and an exponential in the side length S (N = a e^(c S)). The best is named by AIC,
-and each is scored on predicting the largest canvas when fitted without it.
+Two axes of "high resolution", measured separately. (a) Field of view: the canvas grows around a
+glyph of fixed size, so the glyph can take more positions. (b) Pixels per object: the whole image,
+glyph and noise together, is upsampled, and the conv and locally-connected nets get one more
+pooled layer per doubling so they still see the whole glyph. The glyphs are redrawn with their own
+random shape every time (unlimited variety), so no lookup table of the training set can win; a
+1-nearest-neighbour memoriser is measured beside the nets as a calibration line.
+
+Every (kind, size) is a condition with its own learning rate, tuned on validation data near its
+crossing. The training set grows along a sqrt(2)-spaced ladder until the seed-mean test accuracy
+brackets the target; a condition that never reaches it inside the ladder is censored (more than
+the cap), never dropped. Three growth laws are fitted to all sizes by censored maximum likelihood
+(:mod:`equidocs.stats`); a law is named only when its AIC beats every other by 2, else the verdict
+is "inconclusive"; a bootstrap over seeds and test examples gives each law's win frequency, the
+exponents' intervals, and predictions of the two largest sizes from fits without them.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import matplotlib.pyplot as plt
 import numpy as np
+import torch
 
-from equidocs.experiments.common import FULL_TRAIN, MODEL, QUICK_TRAIN, bootstrap_crossing, crossing, tuned_lrs
+from equidocs import stats
+from equidocs.data_specs import make_splits
+from equidocs.experiments.common import MODEL
 from equidocs.experiments.formatting import fmt_int, fmt_pct
-from equidocs.plotting import KIND_COLORS, KIND_LABELS
+from equidocs.plotting import KIND_COLORS
 from equidocs.train import Job, TrainConfig, train_many
 
 TITLE = "Samples needed vs resolution: the growth law, measured"
 THEORY = {"conv": "O(polylog d)", "local": "Ω(d)", "dense": "Ω(d) with Adam, Ω(d²) with SGD"}
+MEMORISER = "memoriser"  # 1-nearest neighbour on pixels
+EXTRAPOLATE = {"224": 224 * 224, "1080p": 1920 * 1080, "4k": 3840 * 2160}  # 224x224, 1080p, 4K: pixels
+GLYPH = 5  # side of the glyph box
 
 
 @dataclass(frozen=True)
 class Config:
-    task: dict = field(default_factory=lambda: {"dataset": "patterns", "noise": 0.1,
-                                                "n_val": 400, "n_test": 1000})
-    canvases: tuple = (7, 8, 9, 10, 11)       # side S of the square canvas; the glyph is 5x5
+    task: dict = field(default_factory=lambda: {"dataset": "patterns", "deform": 0.5, "noise": 0.1,
+                                                "n_val": 500, "n_test": 1000})
+    sides: tuple = (6, 8, 10, 12, 16, 20, 24)   # axis (a): canvas side, glyph fixed at 5x5
+    base: int = 6                                # axis (b): the canvas that is upsampled
+    factors: tuple = (1, 2, 3, 4)                # axis (b): upsampling factors
     kinds: tuple = ("conv", "local", "dense")
-    ladder: tuple = (4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096)  # training-set sizes tried
-    seeds: tuple = (0, 1, 2, 3, 4)
-    target: float = 0.8
-    tune_canvas: int = 9                      # learning rates tuned on this canvas at tune_n
-    tune_n: int = 256
-    train: TrainConfig = QUICK_TRAIN
+    seeds: tuple = tuple(range(10))
+    factor_seeds: tuple = tuple(range(5))
+    target: float = 0.9
+    floor: int = 4                               # smallest training set on the ladder
+    cap: int = 4096                              # largest: a condition not there by then is censored
+    pilot_lr: float = 3e-3                       # the pilot ladder (one seed) that locates the crossing
+    lr_grid: tuple = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2)
+    tune_seeds: tuple = (0, 1, 2)
+    tune_cap: int = 2048                         # tune at min(pilot crossing, tune_cap)
+    extend: int = 2                              # grid extensions allowed when an edge rate wins
+    epochs: int = 60                             # budget: 60 epochs, and at least min_steps steps
+    min_steps: int = 1000
+    fit_loss: float = 0.02
+    patience: int = 200
     model: dict = field(default_factory=lambda: dict(MODEL))
-    boot: int = 1000                          # bootstrap draws for the intervals
+    boot: int = 400                              # bootstrap draws
 
     @classmethod
     def profile(cls, name: str) -> "Config":
-        if name == "quick":  # development and CI: the same design, three seeds, a few minutes
-            return cls(seeds=(0, 1, 2))
-        return cls(canvases=(7, 8, 10, 12, 14), seeds=tuple(range(6)),
-                   ladder=tuple(2 ** k for k in range(2, 14)), tune_canvas=12, train=FULL_TRAIN)
+        if name == "quick":  # the same design, three sizes per axis and three seeds: a few minutes
+            return cls(sides=(6, 8, 12), factors=(1, 2), seeds=(0, 1, 2), factor_seeds=(0, 1, 2),
+                       cap=1024, tune_cap=512, lr_grid=(1e-3, 3e-3, 1e-2), tune_seeds=(0,),
+                       extend=1, boot=100)
+        return cls()
 
 
-def _fit(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
-    """Least squares y = a + b x; returns (a, b, residual sum of squares)."""
-    b, a = np.polyfit(x, y, 1)
-    return float(a), float(b), float(((a + b * x - y) ** 2).sum())
+def ladder(cfg: Config) -> list[int]:
+    """Training-set sizes tried: sqrt(2)-spaced from ``floor`` to ``cap`` (rounded).
+
+    >>> ladder(Config(floor=4, cap=16))
+    [4, 6, 8, 11, 16]
+    """
+    steps = round(2 * math.log2(cfg.cap / cfg.floor))
+    return sorted({round(cfg.floor * 2 ** (j / 2)) for j in range(steps + 1)})
 
 
-LAWS = {  # name -> (variable, transform of side length S): log N = a + b * x
-    "power law in positions": ("positions", lambda s: np.log((s - 4) ** 2)),
-    "power law in pixels": ("pixels", lambda s: np.log(s ** 2)),
-    "exponential in side length": ("side", lambda s: s),
+def budget(cfg: Config, n: int) -> TrainConfig:
+    """The run's training budget: ``epochs`` passes over the data, and at least ``min_steps``.
+
+    >>> budget(Config(), 4096).max_steps, budget(Config(), 64).max_steps
+    (1920, 1000)
+    """
+    steps_per_epoch = math.ceil(n / min(128, n))
+    return TrainConfig(max_steps=max(cfg.min_steps, cfg.epochs * steps_per_epoch),
+                       fit_loss=cfg.fit_loss, patience=cfg.patience, lr=cfg.pilot_lr)
+
+
+@dataclass(frozen=True, eq=False)  # compared and hashed by identity: one object per condition
+class Condition:
+    kind: str
+    size: int      # axis (a): canvas side; axis (b): upsampling factor
+    data: dict
+    model: dict
+
+
+def conditions(cfg: Config, axis: str) -> list[Condition]:
+    """Every (kind, size) of an axis, with its data spec and model options.
+
+    On axis (b), a conv or locally-connected net gets one more block per doubling of resolution,
+    each after a 2x max-pool, so its receptive field still covers the upsampled glyph.
+    """
+    out = []
+    for kind in cfg.kinds:
+        if axis == "field of view":
+            out += [Condition(kind, s, {**cfg.task, "canvas": s}, cfg.model) for s in cfg.sides]
+        else:
+            for f in cfg.factors:
+                depth = 1 + math.ceil(math.log2(f))
+                model = {**cfg.model, "depth": depth, "downsample": "maxpool" if depth > 1 else "none"}
+                out.append(Condition(kind, f, {**cfg.task, "canvas": cfg.base, "upsample": f}, model))
+    return out
+
+
+def _job(c: Condition, n: int, seed: int, lr: float, cfg: Config) -> Job:
+    return Job(c.kind, c.data, n, seed, model=c.model, train=replace(budget(cfg, n), lr=lr))
+
+
+def pilot(conds: list[Condition], cfg: Config, ctx) -> dict[Condition, int]:
+    """Per condition, the first doubling of the training set whose validation accuracy (one seed,
+    ``pilot_lr``) reaches the target; ``cap`` when none does."""
+    found, n = {}, cfg.floor
+    while len(found) < len(conds):
+        todo = [c for c in conds if c not in found]
+        runs = train_many([_job(c, n, 0, cfg.pilot_lr, cfg) for c in todo], workers=ctx.workers,
+                          device=ctx.device, desc=f"growth pilot n={n}")
+        for c, r in zip(todo, runs):
+            if r.val_acc >= cfg.target or n >= cfg.cap:
+                found[c] = min(n, cfg.cap)
+        n = min(2 * n, cfg.cap)
+    return found
+
+
+def tune(conds: list[Condition], at: dict[Condition, int], cfg: Config, ctx) -> dict[Condition, dict]:
+    """Per condition, the rate with the best mean validation accuracy over ``tune_seeds`` at its
+    tuning size; the grid grows by one rate (x sqrt(10)) past an edge that wins, ``extend`` times."""
+    grids = {c: list(cfg.lr_grid) for c in conds}
+    table = {c: {} for c in conds}
+    for round_ in range(cfg.extend + 1):
+        jobs, owners = [], []
+        for c in conds:
+            for lr in grids[c]:
+                if lr not in table[c]:
+                    jobs += [_job(c, at[c], s, lr, cfg) for s in cfg.tune_seeds]
+                    owners += [(c, lr)] * len(cfg.tune_seeds)
+        if not jobs:
+            break
+        runs = train_many(jobs, workers=ctx.workers, device=ctx.device, desc=f"growth tune lr ({round_})")
+        for (c, lr), r in zip(owners, runs):
+            table[c].setdefault(lr, []).append(r.val_acc)
+        for c in conds:
+            rates = sorted(table[c])
+            best = max(rates, key=lambda lr: (np.mean(table[c][lr]), -lr))
+            if best == rates[0]:
+                grids[c].append(round(best / math.sqrt(10), 10))
+            elif best == rates[-1]:
+                grids[c].append(round(best * math.sqrt(10), 10))
+    out = {}
+    for c in conds:
+        rates = sorted(table[c])
+        best = max(rates, key=lambda lr: (np.mean(table[c][lr]), -lr))
+        out[c] = {"lr": best, "n": at[c], "edge": best in (rates[0], rates[-1]),
+                  "table": [{"lr": lr, "val_acc": float(np.mean(table[c][lr]))} for lr in rates]}
+    return out
+
+
+def bracket(conds: list[Condition], start: dict[Condition, int], lrs: dict[Condition, float],
+            seeds: tuple, cfg: Config, ctx) -> dict[Condition, list[dict]]:
+    """Walk each condition along the ladder (all seeds per rung) until the seed-mean test accuracy
+    is below the target at one rung and at or above it at the next, or the floor / cap is reached."""
+    rungs = ladder(cfg)
+    tried = {c: {} for c in conds}
+    nxt = {c: min(rungs, key=lambda n: abs(math.log(n / start[c]))) for c in conds}
+    while nxt:
+        todo = list(nxt)
+        jobs = [_job(c, nxt[c], s, lrs[c], cfg) for c in todo for s in seeds]
+        runs = train_many(jobs, workers=ctx.workers, device=ctx.device,
+                          desc=f"growth ladder ({len(todo)} conditions)")
+        for i, c in enumerate(todo):
+            chunk = runs[i * len(seeds):(i + 1) * len(seeds)]
+            tried[c][nxt[c]] = chunk
+            mean = {n: np.mean([r.test_acc for r in runs_]) for n, runs_ in tried[c].items()}
+            up = [n for n in mean if mean[n] >= cfg.target]
+            if up:  # the lowest rung that reaches the target: done once the rung below it is known
+                i = rungs.index(min(up))
+                if i == 0 or rungs[i - 1] in tried[c]:
+                    del nxt[c]
+                else:
+                    nxt[c] = rungs[i - 1]
+            else:  # climb until a rung reaches it, or the cap
+                j = rungs.index(max(mean))
+                if j == len(rungs) - 1:
+                    del nxt[c]
+                else:
+                    nxt[c] = rungs[j + 1]
+    return {c: [{"n": n, "acc": [r.test_acc for r in tried[c][n]], "stop": [r.stop for r in tried[c][n]],
+                 "train_acc": [r.train_acc for r in tried[c][n]], "params": tried[c][n][0].params}
+                for n in sorted(tried[c])] for c in conds}
+
+
+def memoriser(conds: list[Condition], seeds: tuple, cfg: Config) -> dict[Condition, list[dict]]:
+    """1-nearest neighbour on pixels (a lookup table of the training set) along the same ladder,
+    per distinct data spec, until its seed-mean test accuracy reaches the target or the cap."""
+    out = {}
+    for c in conds:
+        rows = []
+        for n in ladder(cfg):
+            accs = []
+            for s in seeds:
+                sp = make_splits(c.data, n, s)
+                near = torch.cdist(sp.test.x.flatten(1), sp.train.x.flatten(1)).argmin(1)
+                accs.append(float((sp.train.y[near] == sp.test.y).float().mean()))
+            rows.append({"n": n, "acc": accs})
+            if np.mean(accs) >= cfg.target:
+                break
+        out[c] = rows
+    return out
+
+
+def _curve(rows: list[dict]) -> tuple[list[int], np.ndarray]:
+    return [r["n"] for r in rows], np.array([r["acc"] for r in rows]).T  # (seeds, rungs)
+
+
+def _deciding_stops(rows: list[dict], target: float) -> list[str]:
+    """Stop reasons of the runs that decide the crossing: the rungs either side of it (or the
+    floor / cap rung of a censored condition)."""
+    ns, per_seed = _curve(rows)
+    mean = per_seed.mean(0)
+    hit = np.flatnonzero(mean >= target)
+    idx = [0] if len(hit) and hit[0] == 0 else ([len(ns) - 1] if not len(hit) else [hit[0] - 1, hit[0]])
+    return [s for i in idx for s in rows[i].get("stop", [])]
+
+
+def analyse(sizes: list[int], xs: dict[str, list[float]], curves: dict[int, list[dict]], cfg: Config,
+            seed: int) -> dict:
+    """Crossings with intervals, the censored law comparison, its bootstrap and the held-out check."""
+    n_test = cfg.task["n_test"]
+    points = []
+    for size in sizes:
+        ns, per_seed = _curve(curves[size])
+        cross = stats.censored_crossing(ns, per_seed.mean(0), cfg.target)
+        rng = np.random.default_rng(seed + size)
+        boots = [stats.censored_crossing(ns, stats.resampled_mean_curve(per_seed, n_test, rng), cfg.target)
+                 for _ in range(cfg.boot)]
+        lo, hi = np.percentile([b.value for b in boots], [2.5, 97.5])
+        points.append({"size": size, "needed": cross.value, "censored": cross.censored,
+                       "ci": [float(lo), float(hi)], "ns": ns, "acc": per_seed.tolist()})
+    values, cens = [p["needed"] for p in points], [p["censored"] for p in points]
+    out = {"points": points}
+    if sum(c == "" for c in cens) < 2:
+        out.update(best_law=stats.INCONCLUSIVE, fit=None, note="fewer than two sizes were measured "
+                   "inside the ladder (the rest are censored), so no law can be fitted")
+        return out
+    fit = stats.compare_laws(xs, values, cens)
+
+    def draw(rng: np.random.Generator) -> tuple[list[float], list[str]]:
+        got = [stats.censored_crossing(p["ns"], stats.resampled_mean_curve(np.array(p["acc"]), n_test, rng),
+                                       cfg.target) for p in points]
+        return [g.value for g in got], [g.censored for g in got]
+
+    boot = stats.law_bootstrap(xs, draw, draws=cfg.boot, seed=seed)
+    held = {}
+    for law, x in xs.items():
+        x = np.asarray(x, float)
+        if len(x) >= 4 and sum(c == "" for c in cens[:-2]) >= 2:
+            f = stats.censored_law_fit(x[:-2], values[:-2], cens[:-2])
+            pred = np.exp(f["a"] + f["b"] * x[-2:])
+            interval = boot["laws"][law]["held_out_interval"]
+            held[law] = [{"size": p["size"], "predicted": float(q), "observed": p["needed"],
+                          "censored": p["censored"],
+                          "log_error": (float(math.log(q / p["needed"])) if p["censored"] == "" else None),
+                          "consistent": (bool(iv[0] <= p["needed"] <= iv[1]) if p["censored"] == ""
+                                         else bool(q > p["needed"]) if p["censored"] == stats.ABOVE
+                                         else bool(q <= p["needed"])),
+                          "interval": iv}
+                         for p, q, iv in zip(points[-2:], pred, interval)]
+    out.update(best_law=fit["best"], fit=fit, bootstrap=boot, held_out=held, note="")
+    return out
+
+
+AXES = {  # axis -> (law name -> x values from the sizes), pixel count of a size
+    "field of view": (lambda sizes: {"power law in pixels": np.log(np.square(sizes, dtype=float)),
+                                     "power law in positions": np.log(np.square(np.subtract(sizes, GLYPH - 1), dtype=float)),
+                                     "exponential in side length": np.asarray(sizes, float)},
+                      lambda size, cfg: size * size),
+    "pixels per object": (lambda sizes: {"power law in pixels": np.log(np.square(sizes, dtype=float)),
+                                         "exponential in side length": np.asarray(sizes, float)},
+                          lambda size, cfg: (size * cfg.base) ** 2),
 }
 
 
-def growth_laws(sides: list[int], needed: list[float]) -> dict:
-    """Fit log N against log positions, log pixels (power laws) and S (exponential); compare by AIC.
+def measure_axis(axis: str, cfg: Config, ctx) -> dict:
+    """Pilot, tune, bracket and analyse every condition of one axis; the memoriser beside them."""
+    seeds = cfg.seeds if axis == "field of view" else cfg.factor_seeds
+    conds = conditions(cfg, axis)
+    start = pilot(conds, cfg, ctx)
+    tuned = tune(conds, {c: min(start[c], cfg.tune_cap) for c in conds}, cfg, ctx)
+    curves = bracket(conds, start, {c: tuned[c]["lr"] for c in conds}, seeds, cfg, ctx)
+    sizes = list(cfg.sides if axis == "field of view" else cfg.factors)
+    side = sizes if axis == "field of view" else [f * cfg.base for f in sizes]
+    laws, pixels = AXES[axis]
+    xs = {k: list(map(float, v)) for k, v in laws(side).items()}
+    kinds = {}
+    for j, kind in enumerate(cfg.kinds):
+        mine = {c.size: c for c in conds if c.kind == kind}
+        result = analyse(sizes, xs, {s: curves[mine[s]] for s in sizes}, cfg, seed=1000 * j)
+        result.update(lr=[tuned[mine[s]]["lr"] for s in sizes],
+                      lr_tables=[tuned[mine[s]] for s in sizes],
+                      stops=[_deciding_stops(curves[mine[s]], cfg.target) for s in sizes],
+                      params=[curves[mine[s]][0]["params"] for s in sizes],
+                      train_acc_min=min(min(r["train_acc"]) for s in sizes for r in curves[mine[s]]))
+        kinds[kind] = result
+    first = [c for c in conds if c.kind == cfg.kinds[0]]
+    memo = memoriser(first, seeds, cfg)
+    kinds[MEMORISER] = analyse(sizes, xs, {c.size: memo[c] for c in first}, cfg, seed=9000)
+    return {"axis": axis, "sizes": sizes, "side": side, "pixels": [pixels(s, cfg) for s in sizes],
+            "seeds": len(seeds), "kinds": kinds}
 
-    Positions are the (S - 4)^2 places a 5x5 glyph fits; pixels are S^2. All three laws have two
-    parameters and are fitted to the same points, so AIC ranks them by residual; each is also
-    fitted without the largest canvas and scored on predicting it.
 
-    >>> g = growth_laws([8, 10, 12, 14], [3.0 * (s - 4) ** 2 for s in (8, 10, 12, 14)])
-    >>> g["better"], round(g["laws"]["power law in positions"]["exponent"], 2)
-    ('power law in positions', 1.0)
-    """
-    s = np.asarray(sides, float)
-    logn = np.log(np.asarray(needed, float))
-    laws = {}
-    for law, (_, transform) in LAWS.items():
-        x = transform(s)
-        a, b, rss = _fit(x, logn)
-        held_a, held_b, _ = _fit(x[:-1], logn[:-1]) if len(s) > 3 else (a, b, rss)
-        laws[law] = {"exponent": b, "intercept": a, "rss": rss,
-                     "aic": len(s) * math.log(max(rss, 1e-12) / len(s)) + 4,
-                     "held_out_log_error": float(abs(held_a + held_b * x[-1] - logn[-1]))}
-    better = min(laws, key=lambda law: laws[law]["aic"])
-    return {"laws": laws, "better": better}
+def extrapolate(result: dict) -> dict:
+    """The fitted pixel power law carried to real image sizes, with the bootstrap slope interval
+    (the intercept refitted through the measured centre). An extrapolation, labelled as such."""
+    out = {}
+    for kind, data in result["kinds"].items():
+        if not data.get("fit"):
+            continue
+        f = data["fit"]["fits"]["power law in pixels"]
+        lo_b, hi_b = data["bootstrap"]["laws"]["power law in pixels"]["slope_ci"]
+        centre = float(np.mean(np.log(result["pixels"])))
+        y0 = f["a"] + f["b"] * centre
+        out[kind] = {name: {"needed": float(math.exp(f["a"] + f["b"] * math.log(d))),
+                            "range": sorted(float(math.exp(y0 + b * (math.log(d) - centre))) for b in (lo_b, hi_b))}
+                     for name, d in EXTRAPOLATE.items()}
+    return out
+
+
+def summary(result: dict, cfg: Config) -> dict:
+    """The machine-readable summary published in ``results/resolution_scaling.json``."""
+    kinds = {}
+    for kind, data in result["kinds"].items():
+        fit, boot = data.get("fit"), data.get("bootstrap")
+        pix = "power law in pixels"
+        kinds[kind] = {
+            "needed": [p["needed"] for p in data["points"]],
+            "censored": [p["censored"] or None for p in data["points"]],
+            "needed_ci": [p["ci"] for p in data["points"]],
+            "exponent_d": fit["fits"][pix]["b"] if fit else None,
+            "exponent_d_ci": boot["laws"][pix]["slope_ci"] if boot else None,
+            "best_law": data["best_law"],
+            "law_win_frequency": boot["win_frequency"] if boot else None,
+            "held_out_log_error": ({law: [h["log_error"] for h in rows] for law, rows in data["held_out"].items()}
+                                   if boot else None),
+        }
+    return {"axis": "pixels", "sizes": result["sizes"], "pixels": result["pixels"], "seeds": result["seeds"],
+            "target": cfg.target, "kinds": kinds}
+
+
+def _fmt_n(p: dict) -> str:
+    if p["censored"] == stats.ABOVE:
+        return f"> {fmt_int(p['needed'])}"
+    if p["censored"] == stats.BELOW:
+        return f"≤ {fmt_int(p['needed'])}"
+    return fmt_int(p["needed"])
+
+
+def numbers_for(result: dict, prefix: str, cfg: Config) -> dict[str, str]:
+    """Strings for the page: per kind, the needs at the ends, exponents, verdict and win frequencies."""
+    out = {}
+    for kind, data in result["kinds"].items():
+        key = f"{prefix}.{kind}"
+        out[f"{key}.needed_first"] = _fmt_n(data["points"][0])
+        out[f"{key}.needed_last"] = _fmt_n(data["points"][-1])
+        out[f"{key}.best_law"] = data["best_law"]
+        fit, boot = data.get("fit"), data.get("bootstrap")
+        for law in AXES[result["axis"]][0]([8]):
+            short = law.split()[-1] if law.startswith("power") else "side"
+            if fit:
+                out[f"{key}.{short}_exponent"] = f"{fit['fits'][law]['b']:.2f}"
+                out[f"{key}.{short}_ci"] = "{:.2f} to {:.2f}".format(*boot["laws"][law]["slope_ci"])
+                out[f"{key}.{short}_wins"] = fmt_pct(boot["win_frequency"][law])
+            else:
+                out[f"{key}.{short}_exponent"] = out[f"{key}.{short}_ci"] = out[f"{key}.{short}_wins"] = "n/a"
+        out[f"{key}.inconclusive_wins"] = fmt_pct(boot["win_frequency"][stats.INCONCLUSIVE]) if boot else "n/a"
+        if kind in cfg.kinds:
+            stops = [s for v in data["stops"] for s in v]
+            out[f"{key}.runs_deciding"] = fmt_int(len(stops))
+            for reason in ("fit", "plateau", "budget"):
+                out[f"{key}.stop_{reason}"] = fmt_int(stops.count(reason))
+            out[f"{key}.budget_share"] = fmt_pct(stops.count("budget") / max(1, len(stops)))
+        held = data.get("held_out") or {}
+        law = "power law in pixels"
+        if held.get(law):
+            rows = held[law]
+            out[f"{key}.held_out"] = "; ".join(
+                (f"{result['pixels'][result['sizes'].index(h['size'])]} pixels: predicted "
+                 f"{fmt_int(h['predicted'])}, measured {_fmt_n({'needed': h['observed'], 'censored': h['censored']})}"
+                 f" ({'consistent' if h['consistent'] else 'outside the interval'})") for h in rows)
+        else:
+            out[f"{key}.held_out"] = "n/a"
+    return out
 
 
 def verdict(kinds: dict) -> str:
-    """One sentence per kind, computed from the fits: does a power law or an exponential win?
+    """One clause per kind, computed from the fits: which law, or "inconclusive".
 
-    >>> fit = {"better": "power law in positions", "laws": {"power law in positions": {"exponent": 1.2}}}
-    >>> verdict({"dense": {"fit": fit}})
-    'dense: polynomial (the power law in positions, exponent 1.20, fits best; the exponential does not).'
+    >>> verdict({"dense": {"best_law": "inconclusive", "fit": {"fits": {}}}})
+    'dense: inconclusive (no law beats the others by ΔAIC ≥ 2).'
     """
     parts = []
     for kind, data in kinds.items():
-        fit = data.get("fit")
-        if not fit:
-            parts.append(f"{kind}: {data.get('note', 'too few sizes reached the target to fit a law')}.")
-        elif fit["better"].startswith("power"):
-            law = fit["laws"][fit["better"]]
-            parts.append(f"{kind}: polynomial (the {fit['better']}, exponent {law['exponent']:.2f}, fits "
-                         f"best; the exponential does not).")
+        if not data.get("fit"):
+            parts.append(f"{kind}: no fit ({data.get('note')}).")
+        elif data["best_law"] == stats.INCONCLUSIVE:
+            parts.append(f"{kind}: inconclusive (no law beats the others by ΔAIC ≥ 2).")
         else:
-            parts.append(f"{kind}: exponential (an exponential in side length fits best).")
+            b = data["fit"]["fits"][data["best_law"]]["b"]
+            parts.append(f"{kind}: {data['best_law']} (slope {b:.2f}) wins by ΔAIC ≥ 2.")
     return " ".join(parts)
 
 
-def _ladder(cfg: Config, ctx, lrs: dict) -> dict:
-    """Run the doubling ladder for every (kind, canvas) until its seed-mean accuracy reaches target."""
-    acc = {(k, s): [] for k in cfg.kinds for s in cfg.canvases}   # per rung: per-seed accuracies
-    active = set(acc)
-    for n in cfg.ladder:
-        if not active:
-            break
-        keys = sorted(active)
-        jobs = [Job(kind, {**cfg.task, "canvas": side}, n, seed, model=cfg.model,
-                    train=TrainConfig(**{**cfg.train.__dict__, "lr": lrs[kind]}))
-                for kind, side in keys for seed in cfg.seeds]
-        runs = train_many(jobs, workers=ctx.workers, device=ctx.device, desc=f"scaling n={n}")
-        for i, key in enumerate(keys):
-            chunk = runs[i * len(cfg.seeds):(i + 1) * len(cfg.seeds)]
-            acc[key].append({"n": n, "acc": [r.test_acc for r in chunk],
-                             "hit_budget": sum(r.hit_budget for r in chunk), "params": chunk[0].params})
-            if np.mean(acc[key][-1]["acc"]) >= cfg.target:
-                active.discard(key)
-    return acc
-
-
-def _fit_with_intervals(rows: list[dict], cfg: Config, rng) -> tuple[dict | None, str]:
-    """Fit the laws to the uncensored sizes, with bootstrap intervals (resampling seeds)."""
-    usable = [r for r in rows if r["censored"] is None]
-    if len(usable) < 3:
-        if all(r["censored"] == "below" for r in rows):
-            return None, (f"reached the target with the smallest training set tried "
-                          f"({rows[0]['ns'][0]} examples) at every size, so there is no growth to fit")
-        return None, "too few sizes reached the target inside the ladder to fit a law"
-    sides = [r["side"] for r in usable]
-    fit = growth_laws(sides, [r["needed"] for r in usable])
-    draws = {law: [] for law in LAWS}
-    for _ in range(cfg.boot):
-        pick = rng.integers(0, len(cfg.seeds), len(cfg.seeds))
-        needed = [crossing(r["ns"], np.array(r["acc"])[pick].mean(0), cfg.target) for r in usable]
-        if all(np.isfinite(needed)):
-            for law, value in growth_laws(sides, needed)["laws"].items():
-                draws[law].append(value["exponent"])
-    for law in LAWS:
-        fit["laws"][law]["ci"] = [float(v) for v in np.percentile(draws[law], [2.5, 97.5])]
-    fit["sides"] = sides
-    return fit, ""
-
-
 def run(cfg: Config, ctx) -> dict:
-    tune_task = {**cfg.task, "canvas": cfg.tune_canvas}
-    tuned = {k: tuned_lrs([k], tune_task, cfg.tune_n, cfg.train, ctx, cfg.model)[k] for k in cfg.kinds}
-    lrs = {k: tuned[k]["lr"] for k in cfg.kinds}
-    ladders = _ladder(cfg, ctx, lrs)
-    rng = np.random.default_rng(0)
-    kinds, numbers = {}, {"seeds": str(len(cfg.seeds)), "target": fmt_pct(cfg.target),
-                          "sizes": ", ".join(f"{s}×{s}" for s in cfg.canvases),
-                          "n_sizes": str(len(cfg.canvases)), "ladder_max": fmt_int(cfg.ladder[-1]),
-                          "ladder_min": fmt_int(cfg.ladder[0])}
-    for kind in cfg.kinds:
-        rows = []
-        for side in cfg.canvases:
-            rungs = ladders[(kind, side)]
-            ns = [r["n"] for r in rungs]
-            per_seed = np.array([r["acc"] for r in rungs]).T  # (seeds, rungs)
-            point, lo, hi = bootstrap_crossing(ns, per_seed, cfg.target, draws=cfg.boot)
-            rows.append({"side": side, "pixels": side * side, "positions": (side - 4) ** 2,
-                         "ns": ns, "acc": per_seed.tolist(), "needed": point, "ci": [lo, hi],
-                         "censored": "below" if point == ns[0] else ("above" if math.isnan(point) else None),
-                         "hit_budget": sum(r["hit_budget"] for r in rungs), "params": rungs[0]["params"]})
-        fit, note = _fit_with_intervals(rows, cfg, rng)
-        if fit:
-            for law, key in (("power law in positions", "positions"), ("power law in pixels", "pixels"),
-                             ("exponential in side length", "side")):
-                numbers[f"{kind}.{key}_exponent"] = f"{fit['laws'][law]['exponent']:.2f}"
-                numbers[f"{kind}.{key}_ci"] = "{:.2f} to {:.2f}".format(*fit["laws"][law]["ci"])
-            numbers[f"{kind}.better"] = fit["better"]
-        for label, r in (("first", rows[0]), ("last", rows[-1])):
-            numbers[f"{kind}.needed_{label}"] = (
-                ("at most " if r["censored"] == "below" else "") + fmt_int(r["needed"])
-                if np.isfinite(r["needed"]) else f"more than {fmt_int(cfg.ladder[-1])}")
-        numbers[f"{kind}.lr"] = f"{lrs[kind]:g}"
-        numbers[f"{kind}.summary"] = note or (
-            f"needs N ∝ positions^{fit['laws']['power law in positions']['exponent']:.2f} examples")
-        kinds[kind] = {"rows": rows, "fit": fit, "note": note, "lr": lrs[kind],
-                       "lr_table": tuned[kind]["table"], "theory": THEORY[kind]}
-    first, last = cfg.canvases[0], cfg.canvases[-1]
-    for kind in ("local", "dense"):
-        a, conv = kinds[kind]["rows"][-1]["needed"], kinds["conv"]["rows"][-1]
-        at_least = "at least " if conv["censored"] == "below" else ""
-        numbers[f"{kind}.over_conv_largest"] = (at_least + fmt_int(a / conv["needed"])
-                                                if np.isfinite(a) else "n/a")
-    numbers["verdict"] = verdict(kinds)
-    numbers.update({"first": str(first), "last": str(last), "pixels_first": str(first * first),
-                    "pixels_last": str(last * last)})
-    return {"kinds": kinds, "target": cfg.target, "numbers": numbers, "caption": (
-        f"Training examples needed to reach {cfg.target:.0%} test accuracy vs canvas size (5×5 glyph, "
-        f"4 classes). Points: crossing of the {len(cfg.seeds)}-seed mean curve, interpolated in log N; "
-        f"bars: 95% bootstrap interval over seeds; a downward triangle means the smallest training set "
-        f"tried already reached the target. Left: against the number of positions the glyph can take "
-        f"(log-log), with the fitted power law and reference slopes 1 and 2; right: against side "
-        f"length (semi-log), where an exponential would be a straight line.")}
+    axes = {"fov": measure_axis("field of view", cfg, ctx), "upsampled": measure_axis("pixels per object", cfg, ctx)}
+    fov = axes["fov"]
+    numbers = {"seeds": str(len(cfg.seeds)), "factor_seeds": str(len(cfg.factor_seeds)),
+               "target": fmt_pct(cfg.target), "floor": fmt_int(cfg.floor), "cap": fmt_int(cfg.cap),
+               "sizes": ", ".join(f"{s}×{s}" for s in cfg.sides), "n_sizes": str(len(cfg.sides)),
+               "pixels_first": fmt_int(fov["pixels"][0]), "pixels_last": fmt_int(fov["pixels"][-1]),
+               "pixel_span": fmt_int(fov["pixels"][-1] / fov["pixels"][0]),
+               "factors": ", ".join(f"{f}×" for f in cfg.factors), "base": str(cfg.base),
+               "up_pixels_last": fmt_int(axes["upsampled"]["pixels"][-1]),
+               "lr_grid": ", ".join(f"{lr:g}" for lr in cfg.lr_grid), "tune_seeds": str(len(cfg.tune_seeds)),
+               "epochs": str(cfg.epochs), "min_steps": fmt_int(cfg.min_steps),
+               "deform": f"{cfg.task['deform']:g}", "noise": f"{cfg.task['noise']:g}",
+               "n_test": fmt_int(cfg.task["n_test"])}
+    for name, res in axes.items():
+        numbers.update(numbers_for(res, name, cfg))
+        numbers[f"{name}.verdict"] = verdict({k: v for k, v in res["kinds"].items()})
+        res["extrapolation"] = extrapolate(res) if name == "fov" else {}
+    edges = sum(t["edge"] for res in axes.values() for k in cfg.kinds
+                for t in res["kinds"][k]["lr_tables"])
+    numbers["lr_edges"] = fmt_int(edges)
+    for kind, ex in fov["extrapolation"].items():
+        for where, v in ex.items():
+            numbers[f"extrapolate.{kind}.{where}"] = (f"{v['needed']:.1e} ({v['range'][0]:.1e} to "
+                                                      f"{v['range'][1]:.1e})")
+    return {"axes": axes, "target": cfg.target, "numbers": numbers, "summary": {**summary(fov, cfg), "pixels_per_object": summary(axes["upsampled"], cfg)},
+            "caption": (
+                f"Training examples needed to reach {cfg.target:.0%} test accuracy (mean over "
+                f"{len(cfg.seeds)} seeds, interpolated in log N; bars: 95% bootstrap interval over seeds "
+                f"and test examples) against the number of pixels, log-log. Left: the canvas grows around "
+                f"a 5×5 glyph (more positions). Right: the whole {cfg.base}×{cfg.base} image is upsampled "
+                f"(more pixels per object; {len(cfg.factor_seeds)} seeds). Up-arrows: the mean never "
+                f"reached the target by {cfg.cap:,} examples (censored); down-arrows: reached with the "
+                f"smallest set tried. Lines: the censored fit of the power law in pixels; dotted and "
+                f"dash-dotted grey: slopes 1 and 2 from dense's first point. Grey squares: a 1-nearest-"
+                f"neighbour memoriser.")}
 
 
 def figure(result: dict) -> plt.Figure:
     from matplotlib.lines import Line2D
 
-    from equidocs.plotting import KIND_MARKERS, KIND_NAMES, figsize, muted_color, plain_log_axis
+    from equidocs.plotting import KIND_MARKERS, KIND_NAMES, figsize, muted_color
 
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=figsize(4.1), sharey=True, layout="constrained")
-    handles, positions, sides = [], set(), set()
-    for kind, data in result["kinds"].items():
-        rows = [r for r in data["rows"] if r["needed"] is not None and np.isfinite(r["needed"])]
-        color = KIND_COLORS[kind]
-        for row in rows:
-            marker = "v" if row["censored"] == "below" else KIND_MARKERS[kind]
-            err = np.abs(np.array(row["ci"], float)[:, None] - row["needed"])
-            for ax, x in ((ax1, row["positions"]), (ax2, row["side"])):
-                ax.errorbar([x], [row["needed"]], yerr=err, fmt=marker, color=color, capsize=3, markersize=5)
-            positions.add(row["positions"]), sides.add(row["side"])
-        label = KIND_NAMES[kind]
-        fit = data.get("fit")
-        if fit:
-            grid = np.linspace(min(fit["sides"]), max(fit["sides"]), 50)
-            p = fit["laws"]["power law in positions"]
-            e = fit["laws"]["exponential in side length"]
-            ax1.plot((grid - 4) ** 2, np.exp(p["intercept"] + p["exponent"] * np.log((grid - 4) ** 2)),
-                     "-", color=color, lw=1.2)
-            ax2.plot(grid, np.exp(e["intercept"] + e["exponent"] * grid), "-", color=color, lw=1.2)
-            label += f" (fit: N ∝ positions^{p['exponent']:.2f})"
-        handles.append(Line2D([], [], color=color, marker=KIND_MARKERS[kind], lw=1.2 if fit else 0, label=label))
-    rows = result["kinds"]["dense"]["rows"] if "dense" in result["kinds"] else []
-    if rows and rows[0]["needed"] is not None and np.isfinite(rows[0]["needed"]):
-        p0, n0 = rows[0]["positions"], rows[0]["needed"]
-        p = np.array([p0, rows[-1]["positions"]], float)
-        for slope, style in ((1, ":"), (2, "-.")):
-            ax1.plot(p, n0 * (p / p0) ** slope, style, color=muted_color(), lw=1.2)
-            handles.append(Line2D([], [], ls=style, color=muted_color(), lw=1.2,
-                                  label=f"reference: slope {slope}"))
-    if any(r["censored"] == "below" for d in result["kinds"].values() for r in d["rows"]):
-        handles.append(Line2D([], [], ls="", marker="v", color=muted_color(),
-                              label="reached the target with the smallest set tried"))
-    ax1.set(xscale="log", yscale="log", xlabel="positions the glyph can take (log)",
-            ylabel=f"training examples needed\nfor {result['target']:.0%} test accuracy",
-            title="power law? (straight here)")
-    ax2.set(yscale="log", xlabel="canvas side S (pixels)", title="exponential? (straight here)")
-    if positions:
-        ax1.set_xticks(sorted(positions), [str(int(x)) for x in sorted(positions)])
-        ax2.set_xticks(sorted(sides), [str(int(x)) for x in sorted(sides)])
-    ax1.minorticks_off(), ax2.minorticks_off()
-    plain_log_axis(ax1.yaxis)
-    fig.legend(handles=handles, loc="outside lower center", ncol=2)
+    fig, axs = plt.subplots(1, 2, figsize=figsize(4.1), sharey=True, layout="constrained")
+    handles = []
+    colors = {**KIND_COLORS, MEMORISER: muted_color()}
+    markers = {**KIND_MARKERS, MEMORISER: "s"}
+    names = {**KIND_NAMES, MEMORISER: "1-NN memoriser"}
+    for ax, (name, res) in zip(axs, result["axes"].items()):
+        pixels = np.array(res["pixels"], float)
+        for kind, data in res["kinds"].items():
+            color = colors[kind]
+            for p, d in zip(data["points"], pixels):
+                marker = {"above": "^", "below": "v"}.get(p["censored"], markers[kind])
+                err = np.abs(np.array(p["ci"], float)[:, None] - p["needed"])
+                ax.errorbar([d], [p["needed"]], yerr=None if p["censored"] else err, fmt=marker,
+                            color=color, capsize=3, markersize=5, alpha=0.7 if kind == MEMORISER else 1)
+            if data.get("fit"):
+                f = data["fit"]["fits"]["power law in pixels"]
+                grid = np.geomspace(pixels[0], pixels[-1], 30)
+                ax.plot(grid, np.exp(f["a"] + f["b"] * np.log(grid)), "-", color=color, lw=1.2)
+            if name == "fov":
+                slope = f" (d^{data['fit']['fits']['power law in pixels']['b']:.2f})" if data.get("fit") else ""
+                handles.append(Line2D([], [], color=color, marker=markers[kind], lw=1.2 if slope else 0,
+                                      label=names[kind] + slope))
+        dense = res["kinds"].get("dense", {}).get("points", [])
+        if dense and not dense[0]["censored"]:
+            p = np.array([pixels[0], pixels[-1]])
+            for slope, style in ((1, ":"), (2, "-.")):
+                ax.plot(p, dense[0]["needed"] * (p / p[0]) ** slope, style, color=muted_color(), lw=1)
+        ax.set(xscale="log", yscale="log", xlabel="pixels d (log)",
+               title="canvas grows (more positions)" if name == "fov" else "image upsampled (more pixels per object)")
+        ax.set_xticks(pixels, [str(int(v)) for v in pixels], rotation=45)
+        ax.minorticks_off()
+    axs[0].set_ylabel(f"examples needed for\n{result['target']:.0%} test accuracy")
+    handles += [Line2D([], [], ls=":", color=muted_color(), label="slope 1"),
+                Line2D([], [], ls="-.", color=muted_color(), label="slope 2"),
+                Line2D([], [], ls="", marker="^", color=muted_color(), label="censored: more than the cap")]
+    fig.legend(handles=handles, loc="outside lower center", ncol=3)
     return fig

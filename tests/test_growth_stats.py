@@ -1,0 +1,92 @@
+"""Oracle tests for the growth-law statistics: synthetic needs drawn from a known law."""
+
+import math
+
+import numpy as np
+import pytest
+
+from equidocs import stats
+
+SIDES = np.array([6, 8, 10, 12, 16, 20, 24], float)
+LAWS = {"power law in pixels": np.log(SIDES ** 2), "exponential in side length": SIDES}
+
+
+def _draws(truth: np.ndarray, sigma: float, cap: float = math.inf):
+    """A bootstrap source: each draw perturbs the true needs by log-normal noise and censors at cap."""
+    def draw(rng):
+        values = truth * np.exp(rng.normal(0, sigma, len(truth)))
+        cens = np.where(values > cap, stats.ABOVE, "")
+        return np.minimum(values, cap).tolist(), cens.tolist()
+    return draw
+
+
+def test_a_known_power_law_is_recovered_inside_its_interval_and_named():
+    truth = 0.5 * (SIDES ** 2) ** 1.5
+    observed, cens = _draws(truth, 0.1)(np.random.default_rng(1))
+    fit = stats.compare_laws(LAWS, observed, cens)
+    boot = stats.law_bootstrap(LAWS, _draws(np.array(observed), 0.1), draws=200, seed=2)
+    low, high = boot["laws"]["power law in pixels"]["slope_ci"]
+    assert fit["best"] == "power law in pixels"
+    assert low <= 1.5 <= high and high - low < 0.5
+    assert boot["win_frequency"]["power law in pixels"] > 0.8
+
+
+def test_a_known_exponential_is_named_exponential():
+    truth = 2.0 * np.exp(0.35 * SIDES)
+    observed, cens = _draws(truth, 0.1)(np.random.default_rng(3))
+    fit = stats.compare_laws(LAWS, observed, cens)
+    assert fit["best"] == "exponential in side length"
+    assert fit["fits"]["exponential in side length"]["b"] == pytest.approx(0.35, abs=0.05)
+
+
+def test_laws_too_close_to_separate_are_inconclusive():
+    sides = np.array([20, 21, 22, 23.0])  # a narrow range: log d and S are nearly collinear
+    laws = {"power law in pixels": np.log(sides ** 2), "exponential in side length": sides}
+    observed, cens = _draws(3.0 * (sides ** 2) ** 1.2, 0.2)(np.random.default_rng(4))
+    assert stats.compare_laws(laws, observed, cens)["best"] == stats.INCONCLUSIVE
+    boot = stats.law_bootstrap(laws, _draws(np.array(observed), 0.2), draws=100, seed=5)
+    assert boot["win_frequency"][stats.INCONCLUSIVE] > 0.5
+
+
+def test_censored_points_are_fitted_as_censored_not_dropped():
+    truth = 0.5 * (SIDES ** 2) ** 1.5  # 108 ... 6,912: the three largest sizes pass a cap of 1,500
+    cap = 1_500.0
+    values, cens = _draws(truth, 0.05, cap)(np.random.default_rng(6))
+    assert cens.count(stats.ABOVE) >= 2
+    x = LAWS["power law in pixels"]
+    with_censoring = stats.censored_law_fit(x, values, cens)
+    as_if_measured = stats.censored_law_fit(x, values, [""] * len(values))
+    assert with_censoring["b"] == pytest.approx(1.5, abs=0.1)
+    assert as_if_measured["b"] < with_censoring["b"] - 0.1  # treating the cap as the need flattens it
+
+
+def test_a_censored_point_pulls_the_fit_only_past_its_bound():
+    x, y = [1.0, 2.0, 3.0], [math.exp(1.0), math.exp(2.0), math.exp(10.0)]
+    fit = stats.censored_law_fit(x, y, ["", "", stats.ABOVE])
+    assert fit["a"] + fit["b"] * 3 >= 10 - 3 * fit["sigma"]
+
+
+@pytest.mark.parametrize("ns, accs, expected", [
+    ([4, 8, 16], [0.2, 0.5, 0.95], ""), ([4, 8], [0.95, 0.99], stats.BELOW), ([4, 8], [0.1, 0.2], stats.ABOVE)])
+def test_censored_crossing_labels(ns, accs, expected):
+    c = stats.censored_crossing(ns, accs, 0.9)
+    assert c.censored == expected
+    assert ns[0] <= c.value <= ns[-1]
+
+
+def test_resampling_keeps_a_perfect_curve_perfect_and_varies_a_noisy_one():
+    rng = np.random.default_rng(0)
+    assert stats.resampled_mean_curve(np.ones((5, 3)), 100, rng).tolist() == [1.0, 1.0, 1.0]
+    noisy = np.array([[0.5, 0.8], [0.6, 0.9], [0.4, 0.7]])
+    draws = {tuple(stats.resampled_mean_curve(noisy, 200, rng)) for _ in range(20)}
+    assert len(draws) > 10
+
+
+@pytest.mark.parametrize("x, values, censored, message", [
+    ([1, 2], [1.0, 2.0], ["", "sideways"], "censored in"),
+    ([1, 2, 3], [1.0, 2.0, 3.0], ["", stats.ABOVE, stats.ABOVE], "at least 2 measured"),
+    ([1, 2], [1.0], ["", ""], "equal-length"),
+])
+def test_bad_fit_input_names_the_problem(x, values, censored, message):
+    with pytest.raises(ValueError, match=message):
+        stats.censored_law_fit(x, values, censored)
