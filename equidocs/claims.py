@@ -133,6 +133,53 @@ def sharing_beats_locality(task: str) -> Claim:
     return Claim(f"{task}.sharing_beats_locality", check)
 
 
+NEAR_CHANCE = 0.05  # "near chance": within 5 percentage points of it
+
+
+def amnesia_transfer() -> Claim:
+    """Trained in one quadrant, at the largest size: the conv net is accurate outside the quadrant
+    (mean - sd above the dense net's mean + sd), the dense net stays near chance outside it although
+    it learned the inside (inside mean - sd above its outside mean + sd)."""
+
+    def check(records: dict) -> Verdict:
+        record = records["amnesia"]
+        result, n_seeds = record["result"], len(record.get("config", {}).get("seeds", []))
+        n, chance = max(result["ns"]), 1 / len(result["classes"])
+        conv, dense = (result["models"][k]["by_n"][str(n)] for k in ("conv", "dense"))
+        (c, c_sd), (d, d_sd), (d_in, d_in_sd) = conv["outside"], dense["outside"], dense["inside"]
+        sentence = (f"Trained on {n:,} examples with every glyph inside the top-left quadrant, the conv "
+                    f"net scores {c:.0%} with the glyph outside it, the dense net {d:.0%}, near chance "
+                    f"({chance:.0%}), although it scores {d_in:.0%} inside the quadrant"
+                    + (f" (means over {n_seeds} seeds)" if n_seeds else ""))
+        holds = c - c_sd > d + d_sd and d - chance < NEAR_CHANCE and d_in - d_in_sd > d + d_sd
+        evidence = (f"n={n}: conv outside {c:.1%} ± {c_sd:.1%}; dense outside {d:.1%} ± {d_sd:.1%}, "
+                    f"inside {d_in:.1%} ± {d_in_sd:.1%}; chance {chance:.1%}")
+        return Verdict(holds, sentence, evidence)
+
+    return Claim("amnesia.conv_transfers_dense_does_not", check)
+
+
+def conv_designs_most_consistent() -> Claim:
+    """After training, the least shift-consistent conv design still beats the most consistent of
+    the locally-connected and dense nets (mean - sd above mean + sd)."""
+
+    def check(records: dict) -> Verdict:
+        trained = records["equivariance_error"]["result"]["trained"]
+        convs = {name: v["consistency"] for name, v in trained.items() if name.startswith("conv")}
+        worst = min(convs, key=lambda name: convs[name][0])
+        (w, w_sd), (loc, loc_sd), (den, den_sd) = (convs[worst], trained["locally connected"]["consistency"],
+                                                   trained["dense"]["consistency"])
+        sentence = (f"After training, every conv design keeps its predicted class under random shifts "
+                    f"for at least {w:.0%} of test images (the lowest: {worst}), the locally-connected net for "
+                    f"{loc:.0%} and the dense net for {den:.0%}")
+        holds = w - w_sd > max(loc + loc_sd, den + den_sd)
+        evidence = (f"least consistent conv design {worst}: {w:.1%} ± {w_sd:.1%}; locally connected "
+                    f"{loc:.1%} ± {loc_sd:.1%}; dense {den:.1%} ± {den_sd:.1%}")
+        return Verdict(holds, sentence, evidence)
+
+    return Claim("equivariance.conv_designs_most_consistent", check)
+
+
 def _sizes(ns: list) -> str:
     """``n = 16, 64 and 256`` style list of training-set sizes.
 
@@ -156,6 +203,10 @@ CLAIMS: dict[str, Claim] = {c.name: c for c in [
     more_accurate_everywhere("digits", "conv", "conv+perm"),
     fewer_examples("patterns", "conv", "dense"),
     fewer_examples("digits", "conv", "dense"),
+    fewer_examples("patterns", "conv", "local"),
+    fewer_examples("digits", "conv", "local"),
+    amnesia_transfer(),
+    conv_designs_most_consistent(),
 ]}
 
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from equidocs import claims, frozen
+from equidocs import claims, experiments, frozen
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -65,8 +65,39 @@ def claims_pattern():
     return hooks.CLAIM
 
 
+def amnesia_record(conv_out=0.99, dense_out=0.26, dense_in=0.97, sd=0.01):
+    by_n = lambda out, inside: {"2048": {"outside": [out, sd], "inside": [inside, sd]}}  # noqa: E731
+    return {"amnesia": {"config": {"seeds": [0, 1, 2]}, "result": {
+        "ns": [64, 2048], "classes": ["a", "b", "c", "d"],
+        "models": {"conv": {"by_n": by_n(conv_out, 1.0)}, "dense": {"by_n": by_n(dense_out, dense_in)}}}}}
+
+
+def test_amnesia_claim_needs_transfer_for_conv_and_chance_outside_for_a_dense_net_that_learned():
+    name = "amnesia.conv_transfers_dense_does_not"
+    text = claims.render(name, amnesia_record(), "x.md")
+    assert "2,048 examples" in text and "conv net scores 99%" in text and "dense net 26%" in text
+    assert "3 seeds" in text and "chance (25%)" in text
+    assert not claims.evaluate(name, amnesia_record(dense_out=0.6)).holds   # the dense net transferred
+    assert not claims.evaluate(name, amnesia_record(conv_out=0.27)).holds   # the conv net did not
+    assert not claims.evaluate(name, amnesia_record(dense_in=0.27)).holds   # nothing learned at all
+
+
+def equivariance_record(worst_conv=0.9, local=0.31, dense=0.28, sd=0.02):
+    trained = {"conv, circular padding": {"consistency": [1.0, 0.0]},
+               "conv, zero padding": {"consistency": [worst_conv, sd]},
+               "locally connected": {"consistency": [local, sd]}, "dense": {"consistency": [dense, sd]}}
+    return {"equivariance_error": {"result": {"trained": trained}}}
+
+
+def test_consistency_claim_names_the_least_consistent_conv_design_and_needs_a_clear_gap():
+    name = "equivariance.conv_designs_most_consistent"
+    text = claims.render(name, equivariance_record(), "x.md")
+    assert "at least 90%" in text and "(the lowest: conv, zero padding)" in text
+    assert not claims.evaluate(name, equivariance_record(worst_conv=0.33)).holds
+
+
 def test_every_claim_on_the_pages_holds_on_the_published_results():
-    records = {name: frozen.read(name, ROOT / "results") for name in ("sample_efficiency",)}
+    records = {name: frozen.read(name, ROOT / "results") for name in experiments.NAMES}
     for name in sorted(used_claims()):
         verdict = claims.evaluate(name, records)
         assert verdict.holds, f"{name}: {verdict.evidence}"

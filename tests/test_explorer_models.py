@@ -82,4 +82,6 @@ def test_run_exports_a_weights_file_that_load_models_reads(tmp_path):
         assert round(accuracy(model, test.x, test.y), 4) == entry["test_acc"], (kind, n, seed)
     glyphs = np.array(weights["glyphs"])
     assert glyphs.shape == (4, 5, 5) and np.allclose(glyphs.sum((1, 2)), weights["ink"])
+    # The caption names the models the figure draws (the seed-seeds[0] ones at the largest size).
+    assert f"seed-{cfg.seeds[0]} explorer models trained on {max(cfg.ns)} examples" in result["caption"]
     explorer_models.figure(result)

@@ -28,7 +28,7 @@ from equidocs.plotting import (COLUMN_PX, FIG_WIDTH, KIND_COLORS, MIN_TEXT_PX, O
                                theme)
 
 FIGURES = ("parameter_counts", "equivariance_error", "sample_efficiency", "amnesia", "weights",
-           "resolution_scaling")
+           "resolution_scaling", "explorer_models")
 KINDS = ("conv", "local", "dense")
 
 
@@ -124,9 +124,24 @@ def _resolution_scaling() -> dict:
     return {"axes": axes, "target": 0.9, "numbers": {}, "caption": ""}
 
 
+def _explorer_models() -> dict:
+    import torch
+
+    from equidocs.explorer import export_model
+    from equidocs.models import make_model
+
+    entries = []
+    for kind in KINDS:
+        torch.manual_seed(len(kind))
+        model = make_model(kind, (1, 12, 12), 4, depth=1, width=8, kernel_size=5, hidden=256)
+        entries.append({"n": 512, "seed": 0, **export_model(model)})
+    return {"kinds": list(KINDS), "ns": [64, 512], "seeds": [0, 1], "numbers": {}, "caption": "",
+            "companions": {"explorer_models.weights.json": {"canvas": 12, "models": entries}}}
+
+
 SYNTHETIC = {"parameter_counts": _parameter_counts, "equivariance_error": _equivariance_error,
              "sample_efficiency": _sample_efficiency, "amnesia": _amnesia, "weights": _weights,
-             "resolution_scaling": _resolution_scaling}
+             "resolution_scaling": _resolution_scaling, "explorer_models": _explorer_models}
 
 
 # --- SVG measurement ------------------------------------------------------------------------------
@@ -225,7 +240,7 @@ def test_figures_draw_the_kinds_in_kind_colours(name):
 
 
 def test_heat_maps_have_colour_bars():
-    for name in ("equivariance_error", "amnesia", "weights"):
+    for name in ("equivariance_error", "amnesia", "weights", "explorer_models"):
         fig, _ = _draw(name, "light")
         try:
             images = [im for ax in fig.axes for im in ax.images]

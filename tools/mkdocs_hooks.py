@@ -11,7 +11,8 @@ Generated files live in ``build/generated`` (outside docs/, so ``mkdocs serve`` 
   newest result the pages are built from (for citing).
 Environment: ``EQUIDOCS_PROFILE``: ``published`` (default: the frozen results in ``results/``,
 nothing is trained; a stale or tampered one fails the build), ``quick`` or ``full`` (run the
-profile through the cache); ``EQUIDOCS_DEVICE`` (default cpu).
+profile through the cache); ``EQUIDOCS_DEVICE`` (default cpu); ``EQUIDOCS_RESULTS`` (the folder of
+frozen results to publish, default ``results/``, as for ``python -m equidocs status``).
 """
 
 from __future__ import annotations
@@ -74,7 +75,7 @@ def on_pre_build(config) -> None:
 
 def _load_published() -> None:
     """Publish the frozen results: refuse any that is unreadable, tampered with or stale."""
-    folder = ROOT / "results"
+    folder = Path(os.environ.get("EQUIDOCS_RESULTS", ROOT / "results")).resolve()  # as the CLI reads it
     for name in experiments.NAMES:
         try:
             record = frozen.load_fresh(name, folder)

@@ -121,24 +121,51 @@ def run(cfg: Config, ctx) -> dict:
 
 
 def figure(result: dict) -> plt.Figure:
-    kinds, ns = result["kinds"], result["ns"]
-    fig, (left, right) = plt.subplots(1, 2, figsize=(8, 2.8))
-    kb = [result["by_kind"][k]["kb_per_model"] for k in kinds]
-    left.barh(kinds, kb, color=[KIND_COLORS[k] for k in kinds])
-    for i, v in enumerate(kb):
-        left.text(v, i, f" {v:g} KB", va="center", fontsize=8)
-    left.set_xlabel("float32 weights per model (KB)")
-    left.set_xlim(0, max(kb) * 1.35)
-    left.invert_yaxis()
-    width = 0.8 / len(kinds)
-    for j, kind in enumerate(kinds):
-        accs = [float(np.mean(result["by_kind"][kind]["test_acc"][str(n)])) for n in ns]
-        left_edge = np.arange(len(ns)) + (j - (len(kinds) - 1) / 2) * width
-        right.bar(left_edge, accs, width, color=KIND_COLORS[kind], label=kind)
-    right.axhline(0.25, color="grey", lw=1, ls=":", label="chance")
-    right.set_xticks(range(len(ns)), [f"n={n}" for n in ns])
-    right.set_ylim(0, 1)
-    right.set_ylabel("test accuracy (anywhere)")
-    right.legend(fontsize=7, loc="upper left", ncols=2)
-    fig.tight_layout()
+    """The guards as matrices: each kind's first layer, one row per hidden unit, one column per pixel.
+
+    Drawn from the exported seed-``seeds[0]`` models trained on ``max(ns)`` examples (the caption
+    names them). Each matrix is read off the torch module itself: column p is the first layer's
+    response to the image with only pixel p lit (bias removed), so nothing here assumes a layout.
+    """
+    import torch
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import FuncNorm
+
+    from equidocs.models import LocallyConnected2d
+    from equidocs.plotting import KIND_NAMES, SIGNED_CMAP, figsize
+
+    weights = result["companions"][WEIGHTS_FILE]
+    n, seed = max(result["ns"]), result["seeds"][0]
+    pixels = weights["canvas"] ** 2
+    subtitles = {"conv": "one kernel, repeated", "local": "a band, every row its own",
+                 "dense": "every weight free"}
+    kinds = result["kinds"]
+    # A signed square-root colour scale: the small untrained weights stay visible beside the few
+    # large trained ones (the colour bar shows the scale).
+    norm = FuncNorm((lambda v: np.sign(v) * np.sqrt(np.abs(v)), lambda v: np.sign(v) * v ** 2), -1, 1)
+    fig, axes = plt.subplots(1, len(kinds), figsize=figsize(3.3), layout="constrained", squeeze=False)
+    for ax, kind in zip(axes[0], kinds):
+        entry = next(m for m in weights["models"] if (m["kind"], m["n"], m["seed"]) == (kind, n, seed))
+        model = explorer.import_model(entry)
+        layer = next(m for m in model.modules()
+                     if isinstance(m, (torch.nn.Conv2d, LocallyConnected2d, torch.nn.Linear)))
+        basis = torch.eye(pixels)  # (P, P): image p has only pixel p lit
+        if not isinstance(layer, torch.nn.Linear):
+            basis = basis.reshape(pixels, *entry["in_shape"])  # (P, 1, H, W)
+        with torch.no_grad():
+            response = layer(basis) - layer(torch.zeros_like(basis[:1]))
+        matrix = response.reshape(pixels, -1).T[:pixels].numpy()  # (units, P): channel 1 / first units
+        lim = float(np.abs(matrix).max()) or 1.0
+        ax.imshow(matrix / lim, cmap=SIGNED_CMAP, norm=norm, interpolation="none")
+        ax.set_title(f"{KIND_NAMES[kind]}\n{subtitles.get(kind, '')}")
+        ax.set_xticks([0, pixels - 1], ["1", str(pixels)])
+        ax.set_yticks([0, pixels - 1], ["1", str(pixels)])
+        ax.set_xlabel("input pixel", labelpad=-8)
+        ax.grid(False)
+        for spine in ax.spines.values():  # framed in the model kind's colour, as everywhere
+            spine.set(color=KIND_COLORS[kind], lw=2)
+    axes[0][0].set_ylabel("hidden unit", labelpad=-14)
+    fig.colorbar(ScalarMappable(norm, SIGNED_CMAP), ax=axes, location="bottom", shrink=0.6, aspect=35,
+                 ticks=[-1, -0.25, 0, 0.25, 1], format=lambda v, _: f"{v:g}",
+                 label="weight ÷ the panel's largest |weight| (square-root scale)")
     return fig
