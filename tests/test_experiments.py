@@ -54,7 +54,7 @@ TINY = {
                           "test_where": "anywhere", "n_val": 16, "n_test": 16},
                     ns=(8,), seeds=(0, 1), tune_n=8, train=TINY_TRAIN),
     "resolution_scaling": dict(sides=(6, 7, 8), factors=(1, 2), seeds=(0, 1), factor_seeds=(0, 1),
-                               cap=16, tune_cap=8, lr_grid=(1e-3, 1e-2), tune_seeds=(0,), extend=1,
+                               cap={"conv": 16, "local": 16, "dense": 16}, tune_cap=8, lr_grid=(1e-3, 1e-2), tune_seeds=(0,), extend=1,
                                epochs=2, min_steps=20, boot=20, target=0.3,
                                task={"dataset": "patterns", "deform": 0.5, "noise": 0.1, "n_val": 16,
                                      "n_test": 16}),

@@ -115,7 +115,7 @@ def _resolution_scaling() -> dict:
             curves = {}
             for size, s in zip(sizes, side):
                 need = 2.0 * (s * s) ** (0.2 + i / 2)
-                ns = [n for n in rs.ladder(cfg)]
+                ns = rs.ladder(cfg, kind)
                 acc = [[float(np.clip(0.9 + 0.1 * np.log(n / need), 0, 1)) + 0.01 * k for n in ns] for k in range(3)]
                 curves[size] = [{"n": n, "acc": [a[j] for a in acc]} for j, n in enumerate(ns)]
             kinds[kind] = rs.analyse(sizes, xs, curves, cfg, seed=i)

@@ -43,23 +43,25 @@ GLYPH = 5  # side of the glyph box
 class Config:
     task: dict = field(default_factory=lambda: {"dataset": "patterns", "deform": 0.5, "noise": 0.1,
                                                 "n_val": 500, "n_test": 1000})
-    sides: tuple = (6, 8, 10, 12, 16, 20, 24)   # axis (a): canvas side, glyph fixed at 5x5
+    sides: tuple = (6, 7, 8, 10, 12, 16, 24)    # axis (a): canvas side, glyph fixed at 5x5
     base: int = 6                                # axis (b): the canvas that is upsampled
     factors: tuple = (1, 2, 3, 4)                # axis (b): upsampling factors
     kinds: tuple = ("conv", "local", "dense")
+    factor_kinds: tuple = ("conv", "dense")      # axis (b): the locally-connected net is left out (cost)
     seeds: tuple = tuple(range(10))
     factor_seeds: tuple = tuple(range(5))
     target: float = 0.9
     floor: int = 4                               # smallest training set on the ladder
-    cap: int = 4096                              # largest: a condition not there by then is censored
+    cap: dict = field(default_factory=lambda: {"conv": 4096, "local": 2048, "dense": 16384})
+    # largest training set per kind (what a 2-core CPU affords): not there by then = censored
     pilot_lr: float = 3e-3                       # the pilot ladder (one seed) that locates the crossing
     lr_grid: tuple = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2)
     tune_seeds: tuple = (0, 1, 2)
-    tune_cap: int = 2048                         # tune at min(pilot crossing, tune_cap)
+    tune_cap: int = 1024                         # tune at min(pilot crossing, tune_cap)
     extend: int = 2                              # grid extensions allowed when an edge rate wins
     epochs: int = 60                             # budget: 60 epochs, and at least min_steps steps
-    min_steps: int = 1000
-    fit_loss: float = 0.02
+    min_steps: int = 1500
+    fit_loss: float = 0.05
     patience: int = 200
     model: dict = field(default_factory=lambda: dict(MODEL))
     boot: int = 400                              # bootstrap draws
@@ -67,19 +69,24 @@ class Config:
     @classmethod
     def profile(cls, name: str) -> "Config":
         if name == "quick":  # the same design, three sizes per axis and three seeds: a few minutes
-            return cls(sides=(6, 8, 12), factors=(1, 2), seeds=(0, 1, 2), factor_seeds=(0, 1, 2),
-                       cap=1024, tune_cap=512, lr_grid=(1e-3, 3e-3, 1e-2), tune_seeds=(0,),
-                       extend=1, boot=100)
+            return cls(sides=(6, 8, 12), factors=(1, 2), seeds=(0, 1), factor_seeds=(0, 1),
+                       cap={"conv": 256, "local": 256, "dense": 1024}, tune_cap=128,
+                       lr_grid=(1e-3, 1e-2), tune_seeds=(0,), extend=1, boot=60)
         return cls()
 
 
-def ladder(cfg: Config) -> list[int]:
-    """Training-set sizes tried: sqrt(2)-spaced from ``floor`` to ``cap`` (rounded).
+def cap(cfg: Config, kind: str) -> int:
+    """The largest training set tried for ``kind`` (the memoriser: the largest of all)."""
+    return cfg.cap.get(kind, max(cfg.cap.values()))
 
-    >>> ladder(Config(floor=4, cap=16))
+
+def ladder(cfg: Config, kind: str) -> list[int]:
+    """Training-set sizes tried for ``kind``: sqrt(2)-spaced from ``floor`` to its cap (rounded).
+
+    >>> ladder(Config(floor=4, cap={"conv": 16}), "conv")
     [4, 6, 8, 11, 16]
     """
-    steps = round(2 * math.log2(cfg.cap / cfg.floor))
+    steps = round(2 * math.log2(cap(cfg, kind) / cfg.floor))
     return sorted({round(cfg.floor * 2 ** (j / 2)) for j in range(steps + 1)})
 
 
@@ -87,7 +94,7 @@ def budget(cfg: Config, n: int) -> TrainConfig:
     """The run's training budget: ``epochs`` passes over the data, and at least ``min_steps``.
 
     >>> budget(Config(), 4096).max_steps, budget(Config(), 64).max_steps
-    (1920, 1000)
+    (1920, 1500)
     """
     steps_per_epoch = math.ceil(n / min(128, n))
     return TrainConfig(max_steps=max(cfg.min_steps, cfg.epochs * steps_per_epoch),
@@ -109,7 +116,7 @@ def conditions(cfg: Config, axis: str) -> list[Condition]:
     each after a 2x max-pool, so its receptive field still covers the upsampled glyph.
     """
     out = []
-    for kind in cfg.kinds:
+    for kind in (cfg.kinds if axis == "field of view" else cfg.factor_kinds):
         if axis == "field of view":
             out += [Condition(kind, s, {**cfg.task, "canvas": s}, cfg.model) for s in cfg.sides]
         else:
@@ -130,55 +137,66 @@ def pilot(conds: list[Condition], cfg: Config, ctx) -> dict[Condition, int]:
     found, n = {}, cfg.floor
     while len(found) < len(conds):
         todo = [c for c in conds if c not in found]
-        runs = train_many([_job(c, n, 0, cfg.pilot_lr, cfg) for c in todo], workers=ctx.workers,
+        runs = train_many([_job(c, min(n, cap(cfg, c.kind)), 0, cfg.pilot_lr, cfg) for c in todo],
+                          workers=ctx.workers,
                           device=ctx.device, desc=f"growth pilot n={n}")
         for c, r in zip(todo, runs):
-            if r.val_acc >= cfg.target or n >= cfg.cap:
-                found[c] = min(n, cfg.cap)
-        n = min(2 * n, cfg.cap)
+            if r.val_acc >= cfg.target or n >= cap(cfg, c.kind):
+                found[c] = min(n, cap(cfg, c.kind))
+        n *= 2
     return found
+
+
+TIE = 0.005  # validation accuracies this close count as tied
+
+
+def _pick(table: dict[float, list]) -> float:
+    """The rate with the best mean validation accuracy; among rates within ``TIE`` of it, the one
+    that converged in the fewest steps, then the smaller."""
+    top = max(np.mean([a for a, _ in v]) for v in table.values())
+    tied = [lr for lr, v in table.items() if np.mean([a for a, _ in v]) >= top - TIE]
+    return min(tied, key=lambda lr: (np.mean([s for _, s in table[lr]]), lr))
+
+
+def _edge_wins(table: dict[float, list]) -> bool:
+    """The winner is the smallest or largest rate tried, and no rate inside the grid ties with it."""
+    rates, best = sorted(table), _pick(table)
+    inside = [np.mean([a for a, _ in table[lr]]) for lr in rates[1:-1]]
+    return best in (rates[0], rates[-1]) and all(a < np.mean([a for a, _ in table[best]]) - TIE for a in inside)
 
 
 def tune(conds: list[Condition], at: dict[Condition, int], cfg: Config, ctx) -> dict[Condition, dict]:
     """Per condition, the rate with the best mean validation accuracy over ``tune_seeds`` at its
-    tuning size; the grid grows by one rate (x sqrt(10)) past an edge that wins, ``extend`` times."""
-    grids = {c: list(cfg.lr_grid) for c in conds}
-    table = {c: {} for c in conds}
+    tuning size; when an edge of the grid wins outright, the next rate past it (x sqrt(10)) is
+    tried, up to ``extend`` times."""
+    table = {c: {} for c in conds}  # rate -> [(val_acc, steps) per seed]
+    todo = {c: list(cfg.lr_grid) for c in conds}
     for round_ in range(cfg.extend + 1):
-        jobs, owners = [], []
-        for c in conds:
-            for lr in grids[c]:
-                if lr not in table[c]:
-                    jobs += [_job(c, at[c], s, lr, cfg) for s in cfg.tune_seeds]
-                    owners += [(c, lr)] * len(cfg.tune_seeds)
-        if not jobs:
+        owners = [(c, lr) for c in conds for lr in todo[c] for _ in cfg.tune_seeds]
+        if not owners:
             break
+        jobs = [_job(c, at[c], s, lr, cfg) for c in conds for lr in todo[c] for s in cfg.tune_seeds]
         runs = train_many(jobs, workers=ctx.workers, device=ctx.device, desc=f"growth tune lr ({round_})")
         for (c, lr), r in zip(owners, runs):
-            table[c].setdefault(lr, []).append(r.val_acc)
+            table[c].setdefault(lr, []).append((r.val_acc, r.steps))
+        todo = {c: [] for c in conds}
         for c in conds:
-            rates = sorted(table[c])
-            best = max(rates, key=lambda lr: (np.mean(table[c][lr]), -lr))
-            if best == rates[0]:
-                grids[c].append(round(best / math.sqrt(10), 10))
-            elif best == rates[-1]:
-                grids[c].append(round(best * math.sqrt(10), 10))
-    out = {}
-    for c in conds:
-        rates = sorted(table[c])
-        best = max(rates, key=lambda lr: (np.mean(table[c][lr]), -lr))
-        out[c] = {"lr": best, "n": at[c], "edge": best in (rates[0], rates[-1]),
-                  "table": [{"lr": lr, "val_acc": float(np.mean(table[c][lr]))} for lr in rates]}
-    return out
+            if _edge_wins(table[c]) and round_ < cfg.extend:
+                best, rates = _pick(table[c]), sorted(table[c])
+                todo[c] = [round(best / math.sqrt(10) if best == rates[0] else best * math.sqrt(10), 10)]
+    return {c: {"lr": _pick(table[c]), "n": at[c], "edge": _edge_wins(table[c]),
+                "table": [{"lr": lr, "val_acc": float(np.mean([a for a, _ in table[c][lr]])),
+                           "steps": float(np.mean([s for _, s in table[c][lr]]))} for lr in sorted(table[c])]}
+            for c in conds}
 
 
 def bracket(conds: list[Condition], start: dict[Condition, int], lrs: dict[Condition, float],
             seeds: tuple, cfg: Config, ctx) -> dict[Condition, list[dict]]:
     """Walk each condition along the ladder (all seeds per rung) until the seed-mean test accuracy
     is below the target at one rung and at or above it at the next, or the floor / cap is reached."""
-    rungs = ladder(cfg)
+    rungs = {c: ladder(cfg, c.kind) for c in conds}
     tried = {c: {} for c in conds}
-    nxt = {c: min(rungs, key=lambda n: abs(math.log(n / start[c]))) for c in conds}
+    nxt = {c: min(rungs[c], key=lambda n: abs(math.log(n / start[c]))) for c in conds}
     while nxt:
         todo = list(nxt)
         jobs = [_job(c, nxt[c], s, lrs[c], cfg) for c in todo for s in seeds]
@@ -190,17 +208,17 @@ def bracket(conds: list[Condition], start: dict[Condition, int], lrs: dict[Condi
             mean = {n: np.mean([r.test_acc for r in runs_]) for n, runs_ in tried[c].items()}
             up = [n for n in mean if mean[n] >= cfg.target]
             if up:  # the lowest rung that reaches the target: done once the rung below it is known
-                i = rungs.index(min(up))
-                if i == 0 or rungs[i - 1] in tried[c]:
+                i = rungs[c].index(min(up))
+                if i == 0 or rungs[c][i - 1] in tried[c]:
                     del nxt[c]
                 else:
-                    nxt[c] = rungs[i - 1]
+                    nxt[c] = rungs[c][i - 1]
             else:  # climb until a rung reaches it, or the cap
-                j = rungs.index(max(mean))
-                if j == len(rungs) - 1:
+                j = rungs[c].index(max(mean))
+                if j == len(rungs[c]) - 1:
                     del nxt[c]
                 else:
-                    nxt[c] = rungs[j + 1]
+                    nxt[c] = rungs[c][j + 1]
     return {c: [{"n": n, "acc": [r.test_acc for r in tried[c][n]], "stop": [r.stop for r in tried[c][n]],
                  "train_acc": [r.train_acc for r in tried[c][n]], "params": tried[c][n][0].params}
                 for n in sorted(tried[c])] for c in conds}
@@ -212,7 +230,7 @@ def memoriser(conds: list[Condition], seeds: tuple, cfg: Config) -> dict[Conditi
     out = {}
     for c in conds:
         rows = []
-        for n in ladder(cfg):
+        for n in ladder(cfg, MEMORISER):
             accs = []
             for s in seeds:
                 sp = make_splits(c.data, n, s)
@@ -309,7 +327,7 @@ def measure_axis(axis: str, cfg: Config, ctx) -> dict:
     laws, pixels = AXES[axis]
     xs = {k: list(map(float, v)) for k, v in laws(side).items()}
     kinds = {}
-    for j, kind in enumerate(cfg.kinds):
+    for j, kind in enumerate(dict.fromkeys(c.kind for c in conds)):
         mine = {c.size: c for c in conds if c.kind == kind}
         result = analyse(sizes, xs, {s: curves[mine[s]] for s in sizes}, cfg, seed=1000 * j)
         result.update(lr=[tuned[mine[s]]["lr"] for s in sizes],
@@ -318,7 +336,7 @@ def measure_axis(axis: str, cfg: Config, ctx) -> dict:
                       params=[curves[mine[s]][0]["params"] for s in sizes],
                       train_acc_min=min(min(r["train_acc"]) for s in sizes for r in curves[mine[s]]))
         kinds[kind] = result
-    first = [c for c in conds if c.kind == cfg.kinds[0]]
+    first = [c for c in conds if c.kind == "conv"]
     memo = memoriser(first, seeds, cfg)
     kinds[MEMORISER] = analyse(sizes, xs, {c.size: memo[c] for c in first}, cfg, seed=9000)
     return {"axis": axis, "sizes": sizes, "side": side, "pixels": [pixels(s, cfg) for s in sizes],
@@ -389,7 +407,7 @@ def numbers_for(result: dict, prefix: str, cfg: Config) -> dict[str, str]:
             else:
                 out[f"{key}.{short}_exponent"] = out[f"{key}.{short}_ci"] = out[f"{key}.{short}_wins"] = "n/a"
         out[f"{key}.inconclusive_wins"] = fmt_pct(boot["win_frequency"][stats.INCONCLUSIVE]) if boot else "n/a"
-        if kind in cfg.kinds:
+        if kind != MEMORISER:
             stops = [s for v in data["stops"] for s in v]
             out[f"{key}.runs_deciding"] = fmt_int(len(stops))
             for reason in ("fit", "plateau", "budget"):
@@ -430,7 +448,9 @@ def run(cfg: Config, ctx) -> dict:
     axes = {"fov": measure_axis("field of view", cfg, ctx), "upsampled": measure_axis("pixels per object", cfg, ctx)}
     fov = axes["fov"]
     numbers = {"seeds": str(len(cfg.seeds)), "factor_seeds": str(len(cfg.factor_seeds)),
-               "target": fmt_pct(cfg.target), "floor": fmt_int(cfg.floor), "cap": fmt_int(cfg.cap),
+               "target": fmt_pct(cfg.target), "floor": fmt_int(cfg.floor),
+               **{f"cap.{k}": fmt_int(v) for k, v in cfg.cap.items()},
+               "cap_memoriser": fmt_int(cap(cfg, MEMORISER)),
                "sizes": ", ".join(f"{s}×{s}" for s in cfg.sides), "n_sizes": str(len(cfg.sides)),
                "pixels_first": fmt_int(fov["pixels"][0]), "pixels_last": fmt_int(fov["pixels"][-1]),
                "pixel_span": fmt_int(fov["pixels"][-1] / fov["pixels"][0]),
@@ -444,8 +464,8 @@ def run(cfg: Config, ctx) -> dict:
         numbers.update(numbers_for(res, name, cfg))
         numbers[f"{name}.verdict"] = verdict({k: v for k, v in res["kinds"].items()})
         res["extrapolation"] = extrapolate(res) if name == "fov" else {}
-    edges = sum(t["edge"] for res in axes.values() for k in cfg.kinds
-                for t in res["kinds"][k]["lr_tables"])
+    edges = sum(t["edge"] for res in axes.values() for k, data in res["kinds"].items() if k != MEMORISER
+                for t in data["lr_tables"])
     numbers["lr_edges"] = fmt_int(edges)
     for kind, ex in fov["extrapolation"].items():
         for where, v in ex.items():
@@ -458,7 +478,9 @@ def run(cfg: Config, ctx) -> dict:
                 f"and test examples) against the number of pixels, log-log. Left: the canvas grows around "
                 f"a 5×5 glyph (more positions). Right: the whole {cfg.base}×{cfg.base} image is upsampled "
                 f"(more pixels per object; {len(cfg.factor_seeds)} seeds). Up-arrows: the mean never "
-                f"reached the target by {cfg.cap:,} examples (censored); down-arrows: reached with the "
+                f"reached the target by the largest training set tried (censored: conv "
+                f"{cfg.cap['conv']:,}, locally connected {cfg.cap['local']:,}, dense {cfg.cap['dense']:,}); "
+                f"down-arrows: reached with the "
                 f"smallest set tried. Lines: the censored fit of the power law in pixels; dotted and "
                 f"dash-dotted grey: slopes 1 and 2 from dense's first point. Grey squares: a 1-nearest-"
                 f"neighbour memoriser.")}
