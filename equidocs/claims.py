@@ -180,6 +180,27 @@ def conv_designs_most_consistent() -> Claim:
     return Claim("equivariance.conv_designs_most_consistent", check)
 
 
+def grows_faster(steeper: str, flatter: str) -> Claim:
+    """As the canvas grows, ``steeper``'s need grows faster than ``flatter``'s: the 95% bootstrap
+    intervals of their exponents in pixels (N ∝ d^b, censored fits) do not overlap."""
+
+    def check(records: dict) -> Verdict:
+        kinds = records["resolution_scaling"]["result"]["summary"]["kinds"]
+        a, b = kinds[steeper], kinds[flatter]
+        if a["exponent_d_ci"] is None or b["exponent_d_ci"] is None:
+            return Verdict(False, "", f"no fitted exponent for {steeper if a['exponent_d_ci'] is None else flatter}")
+        (alo, ahi), (blo, bhi) = a["exponent_d_ci"], b["exponent_d_ci"]
+        evidence = (f"{steeper}: b = {a['exponent_d']:.2f} [{alo:.2f}, {ahi:.2f}]; "
+                    f"{flatter}: b = {b['exponent_d']:.2f} [{blo:.2f}, {bhi:.2f}]")
+        sentence = (f"As the canvas grows, the {KIND_NAMES[steeper]}'s need grows faster than the "
+                    f"{KIND_NAMES[flatter]}'s: N ∝ d^{a['exponent_d']:.2f} (95% interval {alo:.2f} to "
+                    f"{ahi:.2f}) against d^{b['exponent_d']:.2f} ({blo:.2f} to {bhi:.2f}), intervals "
+                    f"apart")
+        return Verdict(alo > bhi, sentence, evidence)
+
+    return Claim(f"growth.{steeper}_faster_than_{flatter}", check)
+
+
 def _sizes(ns: list) -> str:
     """``n = 16, 64 and 256`` style list of training-set sizes.
 
@@ -207,6 +228,8 @@ CLAIMS: dict[str, Claim] = {c.name: c for c in [
     fewer_examples("digits", "conv", "local"),
     amnesia_transfer(),
     conv_designs_most_consistent(),
+    grows_faster("dense", "conv"),
+    grows_faster("local", "conv"),
 ]}
 
 

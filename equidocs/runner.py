@@ -56,6 +56,7 @@ def run_experiment(name: str, profile: str = "quick", *, force: bool = False, de
     cfg = module.Config.profile(profile)
     config = asdict(cfg)
     key = cache.cache_key(name, {"profile": profile, "config": config}, device, module.__name__)
+    sources = cache.module_hashes(module.__name__)  # now, not after the run: the code that ran
     record = None if force else cache.load(name, key)
     if record is not None:
         return Outcome(name, record, True, time.perf_counter() - start)
@@ -77,7 +78,7 @@ def run_experiment(name: str, profile: str = "quick", *, force: bool = False, de
         record = {
             "experiment": name, "title": module.TITLE, "profile": profile, "key": key,
             "config": config, "source_hash": cache.source_hash(module.__name__),
-            "sources": cache.module_hashes(module.__name__), "versions": cache.versions(device),
+            "sources": sources, "versions": cache.versions(device),
             "wall_s": round(wall, 2), "train_s": round(trained, 2),
             "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
             "result": json_safe(result), "runs": runstore.compact(store.log),

@@ -111,3 +111,23 @@ def test_swapping_conv_and_dense_in_the_published_results_breaks_their_claims():
     assert broken, "the pages state no conv-vs-dense claim"
     for name in broken:
         assert not claims.evaluate(name, records).holds, name
+
+
+def growth_record(dense=(2.0, 1.6, 2.4), conv=(0.4, 0.1, 0.7)):
+    kind = lambda b, lo, hi: {"exponent_d": b, "exponent_d_ci": [lo, hi]}  # noqa: E731
+    return {"resolution_scaling": {"result": {"summary": {"kinds": {
+        "dense": kind(*dense), "conv": kind(*conv), "local": {"exponent_d": None, "exponent_d_ci": None}}}}}}
+
+
+def test_growth_claim_needs_separated_exponent_intervals():
+    assert claims.evaluate("growth.dense_faster_than_conv", growth_record()).holds
+    overlapping = growth_record(dense=(1.0, 0.6, 1.4))
+    verdict = claims.evaluate("growth.dense_faster_than_conv", overlapping)
+    assert not verdict.holds and "0.60" in verdict.evidence
+    swapped = growth_record(dense=(0.4, 0.1, 0.7), conv=(2.0, 1.6, 2.4))
+    assert not claims.evaluate("growth.dense_faster_than_conv", swapped).holds
+
+
+def test_growth_claim_without_a_fit_does_not_hold():
+    verdict = claims.evaluate("growth.local_faster_than_conv", growth_record())
+    assert not verdict.holds and "no fitted exponent for local" in verdict.evidence

@@ -498,9 +498,10 @@ def figure(result: dict) -> plt.Figure:
     names = {**KIND_NAMES, MEMORISER: "1-NN memoriser"}
     for ax, (name, res) in zip(axs, result["axes"].items()):
         pixels = np.array(res["pixels"], float)
-        for kind, data in res["kinds"].items():
+        for i, (kind, data) in enumerate(res["kinds"].items()):
             color = colors[kind]
-            for p, d in zip(data["points"], pixels):
+            dodge = 1 + 0.025 * (i - 1.5)  # side by side, so equal bounds do not hide each other
+            for p, d in zip(data["points"], pixels * dodge):
                 marker = {"above": "^", "below": "v"}.get(p["censored"], markers[kind])
                 err = np.abs(np.array(p["ci"], float)[:, None] - p["needed"])
                 ax.errorbar([d], [p["needed"]], yerr=None if p["censored"] else err, fmt=marker,
@@ -519,7 +520,7 @@ def figure(result: dict) -> plt.Figure:
             for slope, style in ((1, ":"), (2, "-.")):
                 ax.plot(p, dense[0]["needed"] * (p / p[0]) ** slope, style, color=muted_color(), lw=1)
         ax.set(xscale="log", yscale="log", xlabel="pixels d (log)",
-               title="canvas grows (more positions)" if name == "fov" else "image upsampled (more pixels per object)")
+               title="(a) canvas grows: more positions" if name == "fov" else "(b) upsampled: pixels per object")
         ax.set_xticks(pixels, [str(int(v)) for v in pixels], rotation=45)
         ax.minorticks_off()
     axs[0].set_ylabel(f"examples needed for\n{result['target']:.0%} test accuracy")
