@@ -16,7 +16,7 @@ from conftest import mkdocs_config, page_path
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 RESULTS_PAGES = ("security-guard.md", "equivariance.md", "parameters.md", "data-efficiency.md",
-                 "locality-vs-sharing.md", "when-it-breaks.md")
+                 "locality-vs-sharing.md", "when-it-breaks.md", "exponential.md")
 TOKEN = re.compile(r"\[\[[a-z0-9_:.]+\]\]")
 LABELS = re.compile(r"\b4K\b")  # names that contain a digit but state no result
 
@@ -58,7 +58,7 @@ def test_collapsible_blocks_are_enabled():
     assert "pymdownx.details" in extensions and "admonition" in extensions
 
 
-@pytest.mark.parametrize("page", ["data-efficiency.md", "security-guard.md", "parameters.md"])
+@pytest.mark.parametrize("page", ["data-efficiency.md", "security-guard.md", "parameters.md", "exponential.md"])
 def test_long_tables_are_collapsed_and_a_callout_gives_the_ratio_or_gist(page):
     text = (DOCS / page).read_text(encoding="utf-8")
     table_rows = [line for line in text.splitlines() if line.lstrip().startswith("| ")]
