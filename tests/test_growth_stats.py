@@ -24,7 +24,7 @@ def test_a_known_power_law_is_recovered_inside_its_interval_and_named():
     truth = 0.5 * (SIDES ** 2) ** 1.5
     observed, cens = _draws(truth, 0.1)(np.random.default_rng(1))
     fit = stats.compare_laws(LAWS, observed, cens)
-    boot = stats.law_bootstrap(LAWS, _draws(np.array(observed), 0.1), draws=200, seed=2)
+    boot = stats.law_bootstrap(LAWS, _draws(np.array(observed), 0.1), draws=120, seed=2)
     low, high = boot["laws"]["power law in pixels"]["slope_ci"]
     assert fit["best"] == "power law in pixels"
     assert low <= 1.5 <= high and high - low < 0.5
@@ -44,7 +44,7 @@ def test_laws_too_close_to_separate_are_inconclusive():
     laws = {"power law in pixels": np.log(sides ** 2), "exponential in side length": sides}
     observed, cens = _draws(3.0 * (sides ** 2) ** 1.2, 0.2)(np.random.default_rng(4))
     assert stats.compare_laws(laws, observed, cens)["best"] == stats.INCONCLUSIVE
-    boot = stats.law_bootstrap(laws, _draws(np.array(observed), 0.2), draws=100, seed=5)
+    boot = stats.law_bootstrap(laws, _draws(np.array(observed), 0.2), draws=60, seed=5)
     assert boot["win_frequency"][stats.INCONCLUSIVE] > 0.5
 
 
