@@ -104,6 +104,7 @@ def _weights() -> dict:
 def _resolution_scaling() -> dict:
     """Synthetic ladders through the experiment's own analysis: needs grow like pixels^(0.2 + i)."""
     from equidocs.experiments import resolution_scaling as rs
+    from equidocs.experiments import search
 
     cfg = rs.Config(boot=20)
     axes = {}
@@ -115,7 +116,7 @@ def _resolution_scaling() -> dict:
             curves = {}
             for size, s in zip(sizes, side):
                 need = 2.0 * (s * s) ** (0.2 + i / 2)
-                ns = rs.ladder(cfg, kind)
+                ns = search.ladder(cfg, kind)
                 acc = [[float(np.clip(0.9 + 0.1 * np.log(n / need), 0, 1)) + 0.01 * k for n in ns] for k in range(3)]
                 curves[size] = [{"n": n, "acc": [a[j] for a in acc]} for j, n in enumerate(ns)]
             kinds[kind] = rs.analyse(sizes, xs, curves, cfg, seed=i)

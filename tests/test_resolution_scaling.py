@@ -1,4 +1,4 @@
-"""The growth-law experiment's search logic, on a fake trainer whose accuracy is a known function
+"""The growth-law experiment's search logic (equidocs.experiments.search), on a fake trainer whose accuracy is a known function
 of (condition, training-set size, learning rate): the ladder must bracket the target, censor what
 never reaches it, tune on validation only and extend the rate grid past a winning edge."""
 
@@ -9,6 +9,7 @@ import pytest
 
 from equidocs.experiments import RunContext
 from equidocs.experiments import resolution_scaling as rs
+from equidocs.experiments import search
 from equidocs.train import RunResult
 
 CFG = rs.Config(sides=(6, 8, 12), factors=(1, 2), seeds=(0, 1, 2), factor_seeds=(0, 1),
@@ -32,18 +33,18 @@ def fake_train_many(jobs, **_):
 
 @pytest.fixture
 def fake(monkeypatch):
-    monkeypatch.setattr(rs, "train_many", fake_train_many)
+    monkeypatch.setattr(search, "train_many", fake_train_many)
 
 
 def test_the_ladder_is_sqrt2_spaced_from_floor_to_cap():
-    rungs = rs.ladder(CFG, "dense")
+    rungs = search.ladder(CFG, "dense")
     assert rungs[0] == CFG.floor and rungs[-1] == CFG.cap["dense"]
     assert all(1.3 < b / a < 1.6 for a, b in zip(rungs, rungs[1:]))
 
 
 def test_budget_is_in_epochs_with_a_floor_in_steps():
-    assert rs.budget(CFG, 128 * 100).max_steps == CFG.epochs * 100
-    assert rs.budget(CFG, 10).max_steps == CFG.min_steps
+    assert search.budget(CFG, 128 * 100).max_steps == CFG.epochs * 100
+    assert search.budget(CFG, 10).max_steps == CFG.min_steps
 
 
 def test_upsampled_nets_get_a_pooled_block_per_doubling():
@@ -54,7 +55,7 @@ def test_upsampled_nets_get_a_pooled_block_per_doubling():
 
 def test_tuning_extends_the_grid_past_a_winning_edge(fake):
     conds = rs.conditions(CFG, "field of view")[:1]  # conv: below 90% at 16, best rate 0.03
-    tuned = rs.tune(conds, {conds[0]: 16}, CFG, RunContext(workers=1))[conds[0]]
+    tuned = search.tune(conds, {conds[0]: 16}, CFG, RunContext(workers=1))[conds[0]]
     rates = [row["lr"] for row in tuned["table"]]
     assert rates == pytest.approx([1e-3, 3e-3, 1e-2, 10 ** -1.5, 10 ** -1])  # 1e-2, then 0.032 won at the edge
     assert tuned["lr"] == pytest.approx(10 ** -1.5) and not tuned["edge"]
@@ -62,13 +63,13 @@ def test_tuning_extends_the_grid_past_a_winning_edge(fake):
 
 def test_a_tie_at_the_edge_does_not_extend_the_grid(fake):
     conds = rs.conditions(CFG, "field of view")[:1]
-    tuned = rs.tune(conds, {conds[0]: 512}, CFG, RunContext(workers=1))[conds[0]]  # every rate: 100%
+    tuned = search.tune(conds, {conds[0]: 512}, CFG, RunContext(workers=1))[conds[0]]  # every rate: 100%
     assert [row["lr"] for row in tuned["table"]] == list(CFG.lr_grid) and not tuned["edge"]
 
 
 def test_bracket_finds_the_crossing_and_censors_above_the_cap(fake):
     conds = [c for c in rs.conditions(CFG, "field of view") if c.size == 6]
-    curves = rs.bracket(conds, {c: 64 for c in conds}, {c: 0.03 for c in conds}, CFG.seeds, CFG,
+    curves = search.bracket(conds, {c: 64 for c in conds}, {c: 0.03 for c in conds}, CFG.seeds, CFG,
                         RunContext(workers=1))
     by_kind = {c.kind: curves[c] for c in conds}
     for kind in ("conv", "local"):
@@ -76,7 +77,7 @@ def test_bracket_finds_the_crossing_and_censors_above_the_cap(fake):
         means = [np.mean(r["acc"]) for r in by_kind[kind]]
         cross = next(i for i, m in enumerate(means) if m >= CFG.target)
         assert cross > 0 and means[cross - 1] < CFG.target  # bracketed by adjacent rungs
-        assert rs.ladder(CFG, kind).index(ns[cross]) == rs.ladder(CFG, kind).index(ns[cross - 1]) + 1
+        assert search.ladder(CFG, kind).index(ns[cross]) == search.ladder(CFG, kind).index(ns[cross - 1]) + 1
         assert ns[cross - 1] < NEED[kind] <= ns[cross] * 1.01
     dense = by_kind["dense"]
     assert dense[-1]["n"] == CFG.cap["dense"] and np.mean(dense[-1]["acc"]) < CFG.target  # censored above

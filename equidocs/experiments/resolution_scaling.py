@@ -19,7 +19,7 @@ exponents' intervals, and predictions of the two largest sizes from fits without
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -28,9 +28,9 @@ import torch
 from equidocs import stats
 from equidocs.data_specs import make_splits
 from equidocs.experiments.common import MODEL
+from equidocs.experiments.search import Condition, bracket, cap, ladder, pilot, tune
 from equidocs.experiments.formatting import fmt_int, fmt_pct
 from equidocs.plotting import KIND_COLORS
-from equidocs.train import Job, TrainConfig, train_many
 
 TITLE = "Samples needed vs resolution: the growth law, measured"
 THEORY = {"conv": "O(polylog d)", "local": "Ω(d)", "dense": "Ω(d) with Adam, Ω(d²) with SGD"}
@@ -75,40 +75,6 @@ class Config:
         return cls()
 
 
-def cap(cfg: Config, kind: str) -> int:
-    """The largest training set tried for ``kind`` (the memoriser: the largest of all)."""
-    return cfg.cap.get(kind, max(cfg.cap.values()))
-
-
-def ladder(cfg: Config, kind: str) -> list[int]:
-    """Training-set sizes tried for ``kind``: sqrt(2)-spaced from ``floor`` to its cap (rounded).
-
-    >>> ladder(Config(floor=4, cap={"conv": 16}), "conv")
-    [4, 6, 8, 11, 16]
-    """
-    steps = round(2 * math.log2(cap(cfg, kind) / cfg.floor))
-    return sorted({round(cfg.floor * 2 ** (j / 2)) for j in range(steps + 1)})
-
-
-def budget(cfg: Config, n: int) -> TrainConfig:
-    """The run's training budget: ``epochs`` passes over the data, and at least ``min_steps``.
-
-    >>> budget(Config(), 4096).max_steps, budget(Config(), 64).max_steps
-    (1920, 1500)
-    """
-    steps_per_epoch = math.ceil(n / min(128, n))
-    return TrainConfig(max_steps=max(cfg.min_steps, cfg.epochs * steps_per_epoch),
-                       fit_loss=cfg.fit_loss, patience=cfg.patience, lr=cfg.pilot_lr)
-
-
-@dataclass(frozen=True, eq=False)  # compared and hashed by identity: one object per condition
-class Condition:
-    kind: str
-    size: int      # axis (a): canvas side; axis (b): upsampling factor
-    data: dict
-    model: dict
-
-
 def conditions(cfg: Config, axis: str) -> list[Condition]:
     """Every (kind, size) of an axis, with its data spec and model options.
 
@@ -125,103 +91,6 @@ def conditions(cfg: Config, axis: str) -> list[Condition]:
                 model = {**cfg.model, "depth": depth, "downsample": "maxpool" if depth > 1 else "none"}
                 out.append(Condition(kind, f, {**cfg.task, "canvas": cfg.base, "upsample": f}, model))
     return out
-
-
-def _job(c: Condition, n: int, seed: int, lr: float, cfg: Config) -> Job:
-    return Job(c.kind, c.data, n, seed, model=c.model, train=replace(budget(cfg, n), lr=lr))
-
-
-def pilot(conds: list[Condition], cfg: Config, ctx) -> dict[Condition, int]:
-    """Per condition, the first doubling of the training set whose validation accuracy (one seed,
-    ``pilot_lr``) reaches the target; ``cap`` when none does."""
-    found, n = {}, cfg.floor
-    while len(found) < len(conds):
-        todo = [c for c in conds if c not in found]
-        runs = train_many([_job(c, min(n, cap(cfg, c.kind)), 0, cfg.pilot_lr, cfg) for c in todo],
-                          workers=ctx.workers,
-                          device=ctx.device, desc=f"growth pilot n={n}")
-        for c, r in zip(todo, runs):
-            if r.val_acc >= cfg.target or n >= cap(cfg, c.kind):
-                found[c] = min(n, cap(cfg, c.kind))
-        n *= 2
-    return found
-
-
-TIE = 0.005  # validation accuracies this close count as tied
-
-
-def _pick(table: dict[float, list]) -> float:
-    """The rate with the best mean validation accuracy; among rates within ``TIE`` of it, the one
-    that converged in the fewest steps, then the smaller."""
-    top = max(np.mean([a for a, _ in v]) for v in table.values())
-    tied = [lr for lr, v in table.items() if np.mean([a for a, _ in v]) >= top - TIE]
-    return min(tied, key=lambda lr: (np.mean([s for _, s in table[lr]]), lr))
-
-
-def _edge_wins(table: dict[float, list]) -> bool:
-    """The winner is the smallest or largest rate tried, and no rate inside the grid ties with it."""
-    rates, best = sorted(table), _pick(table)
-    inside = [np.mean([a for a, _ in table[lr]]) for lr in rates[1:-1]]
-    return best in (rates[0], rates[-1]) and all(a < np.mean([a for a, _ in table[best]]) - TIE for a in inside)
-
-
-def tune(conds: list[Condition], at: dict[Condition, int], cfg: Config, ctx) -> dict[Condition, dict]:
-    """Per condition, the rate with the best mean validation accuracy over ``tune_seeds`` at its
-    tuning size; when an edge of the grid wins outright, the next rate past it (x sqrt(10)) is
-    tried, up to ``extend`` times."""
-    table = {c: {} for c in conds}  # rate -> [(val_acc, steps) per seed]
-    todo = {c: list(cfg.lr_grid) for c in conds}
-    for round_ in range(cfg.extend + 1):
-        owners = [(c, lr) for c in conds for lr in todo[c] for _ in cfg.tune_seeds]
-        if not owners:
-            break
-        jobs = [_job(c, at[c], s, lr, cfg) for c in conds for lr in todo[c] for s in cfg.tune_seeds]
-        runs = train_many(jobs, workers=ctx.workers, device=ctx.device, desc=f"growth tune lr ({round_})")
-        for (c, lr), r in zip(owners, runs):
-            table[c].setdefault(lr, []).append((r.val_acc, r.steps))
-        todo = {c: [] for c in conds}
-        for c in conds:
-            if _edge_wins(table[c]) and round_ < cfg.extend:
-                best, rates = _pick(table[c]), sorted(table[c])
-                todo[c] = [round(best / math.sqrt(10) if best == rates[0] else best * math.sqrt(10), 10)]
-    return {c: {"lr": _pick(table[c]), "n": at[c], "edge": _edge_wins(table[c]),
-                "table": [{"lr": lr, "val_acc": float(np.mean([a for a, _ in table[c][lr]])),
-                           "steps": float(np.mean([s for _, s in table[c][lr]]))} for lr in sorted(table[c])]}
-            for c in conds}
-
-
-def bracket(conds: list[Condition], start: dict[Condition, int], lrs: dict[Condition, float],
-            seeds: tuple, cfg: Config, ctx) -> dict[Condition, list[dict]]:
-    """Walk each condition along the ladder (all seeds per rung) until the seed-mean test accuracy
-    is below the target at one rung and at or above it at the next, or the floor / cap is reached."""
-    rungs = {c: ladder(cfg, c.kind) for c in conds}
-    tried = {c: {} for c in conds}
-    nxt = {c: min(rungs[c], key=lambda n: abs(math.log(n / start[c]))) for c in conds}
-    while nxt:
-        todo = list(nxt)
-        jobs = [_job(c, nxt[c], s, lrs[c], cfg) for c in todo for s in seeds]
-        runs = train_many(jobs, workers=ctx.workers, device=ctx.device,
-                          desc=f"growth ladder ({len(todo)} conditions)")
-        for i, c in enumerate(todo):
-            chunk = runs[i * len(seeds):(i + 1) * len(seeds)]
-            tried[c][nxt[c]] = chunk
-            mean = {n: np.mean([r.test_acc for r in runs_]) for n, runs_ in tried[c].items()}
-            up = [n for n in mean if mean[n] >= cfg.target]
-            if up:  # the lowest rung that reaches the target: done once the rung below it is known
-                i = rungs[c].index(min(up))
-                if i == 0 or rungs[c][i - 1] in tried[c]:
-                    del nxt[c]
-                else:
-                    nxt[c] = rungs[c][i - 1]
-            else:  # climb until a rung reaches it, or the cap
-                j = rungs[c].index(max(mean))
-                if j == len(rungs[c]) - 1:
-                    del nxt[c]
-                else:
-                    nxt[c] = rungs[c][j + 1]
-    return {c: [{"n": n, "acc": [r.test_acc for r in tried[c][n]], "stop": [r.stop for r in tried[c][n]],
-                 "train_acc": [r.train_acc for r in tried[c][n]], "params": tried[c][n][0].params}
-                for n in sorted(tried[c])] for c in conds}
 
 
 def memoriser(conds: list[Condition], seeds: tuple, cfg: Config) -> dict[Condition, list[dict]]:
@@ -467,10 +336,17 @@ def run(cfg: Config, ctx) -> dict:
     edges = sum(t["edge"] for res in axes.values() for k, data in res["kinds"].items() if k != MEMORISER
                 for t in data["lr_tables"])
     numbers["lr_edges"] = fmt_int(edges)
-    for kind, ex in fov["extrapolation"].items():
-        for where, v in ex.items():
-            numbers[f"extrapolate.{kind}.{where}"] = (f"{v['needed']:.1e} ({v['range'][0]:.1e} to "
-                                                      f"{v['range'][1]:.1e})")
+    for kind in fov["kinds"]:
+        for where in EXTRAPOLATE:
+            v = fov["extrapolation"].get(kind, {}).get(where)
+            numbers[f"extrapolate.{kind}.{where}"] = (
+                f"{v['needed']:.1e} ({v['range'][0]:.1e} to {v['range'][1]:.1e})" if v
+                else "not fitted (fewer than two sizes measured)")
+    for name, res in axes.items():
+        for kind, data in res["kinds"].items():
+            if kind != MEMORISER:
+                numbers[f"{name}.{kind}.params_first"] = fmt_int(data["params"][0])
+                numbers[f"{name}.{kind}.params_last"] = fmt_int(data["params"][-1])
     return {"axes": axes, "target": cfg.target, "numbers": numbers, "summary": {**summary(fov, cfg), "pixels_per_object": summary(axes["upsampled"], cfg)},
             "caption": (
                 f"Training examples needed to reach {cfg.target:.0%} test accuracy (mean over "
@@ -489,7 +365,7 @@ def run(cfg: Config, ctx) -> dict:
 def figure(result: dict) -> plt.Figure:
     from matplotlib.lines import Line2D
 
-    from equidocs.plotting import KIND_MARKERS, KIND_NAMES, figsize, muted_color
+    from equidocs.plotting import KIND_MARKERS, KIND_NAMES, figsize, muted_color, plain_log_axis
 
     fig, axs = plt.subplots(1, 2, figsize=figsize(4.1), sharey=True, layout="constrained")
     handles = []
@@ -524,6 +400,7 @@ def figure(result: dict) -> plt.Figure:
         ax.set_xticks(pixels, [str(int(v)) for v in pixels], rotation=45)
         ax.minorticks_off()
     axs[0].set_ylabel(f"examples needed for\n{result['target']:.0%} test accuracy")
+    plain_log_axis(axs[0].yaxis)
     handles += [Line2D([], [], ls=":", color=muted_color(), label="slope 1"),
                 Line2D([], [], ls="-.", color=muted_color(), label="slope 2"),
                 Line2D([], [], ls="", marker="^", color=muted_color(), label="censored: more than the cap")]

@@ -1,0 +1,156 @@
+"""Per-condition tuning and the search for a crossing: the protocol the growth-law study uses.
+
+A *condition* is one (model kind, size) with its own data spec and model options. For each, the
+search (1) locates the crossing with a one-seed pilot on a doubling training set, (2) tunes the
+learning rate there on validation data, extending the grid past an edge that wins, and (3) walks a
+sqrt(2)-spaced ladder with every seed until the seed-mean test accuracy is below the target at one
+rung and reaches it at the next, or the ladder's floor or cap is reached (censored). Every function
+batches the runs of all conditions into one :func:`equidocs.train.train_many` call per step.
+
+``cfg`` is the experiment's config: it provides ``floor``, ``cap`` (per kind), ``target``,
+``pilot_lr``, ``lr_grid``, ``tune_seeds``, ``extend``, ``epochs``, ``min_steps``, ``fit_loss`` and
+``patience``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from equidocs.train import Job, TrainConfig, train_many
+
+
+def cap(cfg, kind: str) -> int:
+    """The largest training set tried for ``kind`` (the memoriser: the largest of all)."""
+    return cfg.cap.get(kind, max(cfg.cap.values()))
+
+
+def ladder(cfg, kind: str) -> list[int]:
+    """Training-set sizes tried for ``kind``: sqrt(2)-spaced from ``floor`` to its cap (rounded).
+
+    >>> from types import SimpleNamespace
+    >>> ladder(SimpleNamespace(floor=4, cap={"conv": 16}), "conv")
+    [4, 6, 8, 11, 16]
+    """
+    steps = round(2 * math.log2(cap(cfg, kind) / cfg.floor))
+    return sorted({round(cfg.floor * 2 ** (j / 2)) for j in range(steps + 1)})
+
+
+def budget(cfg, n: int) -> TrainConfig:
+    """The run's training budget: ``epochs`` passes over the data, and at least ``min_steps``.
+
+    >>> from types import SimpleNamespace
+    >>> cfg = SimpleNamespace(epochs=60, min_steps=1500, fit_loss=0.05, patience=200, pilot_lr=3e-3)
+    >>> budget(cfg, 4096).max_steps, budget(cfg, 64).max_steps
+    (1920, 1500)
+    """
+    steps_per_epoch = math.ceil(n / min(128, n))
+    return TrainConfig(max_steps=max(cfg.min_steps, cfg.epochs * steps_per_epoch),
+                       fit_loss=cfg.fit_loss, patience=cfg.patience, lr=cfg.pilot_lr)
+
+
+@dataclass(frozen=True, eq=False)  # compared and hashed by identity: one object per condition
+class Condition:
+    kind: str
+    size: int      # axis (a): canvas side; axis (b): upsampling factor
+    data: dict
+    model: dict
+
+
+def _job(c: Condition, n: int, seed: int, lr: float, cfg) -> Job:
+    return Job(c.kind, c.data, n, seed, model=c.model, train=replace(budget(cfg, n), lr=lr))
+
+
+def pilot(conds: list[Condition], cfg, ctx) -> dict[Condition, int]:
+    """Per condition, the first doubling of the training set whose validation accuracy (one seed,
+    ``pilot_lr``) reaches the target; ``cap`` when none does."""
+    found, n = {}, cfg.floor
+    while len(found) < len(conds):
+        todo = [c for c in conds if c not in found]
+        runs = train_many([_job(c, min(n, cap(cfg, c.kind)), 0, cfg.pilot_lr, cfg) for c in todo],
+                          workers=ctx.workers,
+                          device=ctx.device, desc=f"growth pilot n={n}")
+        for c, r in zip(todo, runs):
+            if r.val_acc >= cfg.target or n >= cap(cfg, c.kind):
+                found[c] = min(n, cap(cfg, c.kind))
+        n *= 2
+    return found
+
+
+TIE = 0.005  # validation accuracies this close count as tied
+
+
+def _pick(table: dict[float, list]) -> float:
+    """The rate with the best mean validation accuracy; among rates within ``TIE`` of it, the one
+    that converged in the fewest steps, then the smaller."""
+    top = max(np.mean([a for a, _ in v]) for v in table.values())
+    tied = [lr for lr, v in table.items() if np.mean([a for a, _ in v]) >= top - TIE]
+    return min(tied, key=lambda lr: (np.mean([s for _, s in table[lr]]), lr))
+
+
+def _edge_wins(table: dict[float, list]) -> bool:
+    """The winner is the smallest or largest rate tried, and no rate inside the grid ties with it."""
+    rates, best = sorted(table), _pick(table)
+    inside = [np.mean([a for a, _ in table[lr]]) for lr in rates[1:-1]]
+    return best in (rates[0], rates[-1]) and all(a < np.mean([a for a, _ in table[best]]) - TIE for a in inside)
+
+
+def tune(conds: list[Condition], at: dict[Condition, int], cfg, ctx) -> dict[Condition, dict]:
+    """Per condition, the rate with the best mean validation accuracy over ``tune_seeds`` at its
+    tuning size; when an edge of the grid wins outright, the next rate past it (x sqrt(10)) is
+    tried, up to ``extend`` times."""
+    table = {c: {} for c in conds}  # rate -> [(val_acc, steps) per seed]
+    todo = {c: list(cfg.lr_grid) for c in conds}
+    for round_ in range(cfg.extend + 1):
+        owners = [(c, lr) for c in conds for lr in todo[c] for _ in cfg.tune_seeds]
+        if not owners:
+            break
+        jobs = [_job(c, at[c], s, lr, cfg) for c in conds for lr in todo[c] for s in cfg.tune_seeds]
+        runs = train_many(jobs, workers=ctx.workers, device=ctx.device, desc=f"growth tune lr ({round_})")
+        for (c, lr), r in zip(owners, runs):
+            table[c].setdefault(lr, []).append((r.val_acc, r.steps))
+        todo = {c: [] for c in conds}
+        for c in conds:
+            if _edge_wins(table[c]) and round_ < cfg.extend:
+                best, rates = _pick(table[c]), sorted(table[c])
+                todo[c] = [round(best / math.sqrt(10) if best == rates[0] else best * math.sqrt(10), 10)]
+    return {c: {"lr": _pick(table[c]), "n": at[c], "edge": _edge_wins(table[c]),
+                "table": [{"lr": lr, "val_acc": float(np.mean([a for a, _ in table[c][lr]])),
+                           "steps": float(np.mean([s for _, s in table[c][lr]]))} for lr in sorted(table[c])]}
+            for c in conds}
+
+
+def bracket(conds: list[Condition], start: dict[Condition, int], lrs: dict[Condition, float],
+            seeds: tuple, cfg, ctx) -> dict[Condition, list[dict]]:
+    """Walk each condition along the ladder (all seeds per rung) until the seed-mean test accuracy
+    is below the target at one rung and at or above it at the next, or the floor / cap is reached."""
+    rungs = {c: ladder(cfg, c.kind) for c in conds}
+    tried = {c: {} for c in conds}
+    nxt = {c: min(rungs[c], key=lambda n: abs(math.log(n / start[c]))) for c in conds}
+    while nxt:
+        todo = list(nxt)
+        jobs = [_job(c, nxt[c], s, lrs[c], cfg) for c in todo for s in seeds]
+        runs = train_many(jobs, workers=ctx.workers, device=ctx.device,
+                          desc=f"growth ladder ({len(todo)} conditions)")
+        for i, c in enumerate(todo):
+            chunk = runs[i * len(seeds):(i + 1) * len(seeds)]
+            tried[c][nxt[c]] = chunk
+            mean = {n: np.mean([r.test_acc for r in runs_]) for n, runs_ in tried[c].items()}
+            up = [n for n in mean if mean[n] >= cfg.target]
+            if up:  # the lowest rung that reaches the target: done once the rung below it is known
+                i = rungs[c].index(min(up))
+                if i == 0 or rungs[c][i - 1] in tried[c]:
+                    del nxt[c]
+                else:
+                    nxt[c] = rungs[c][i - 1]
+            else:  # climb until a rung reaches it, or the cap
+                j = rungs[c].index(max(mean))
+                if j == len(rungs[c]) - 1:
+                    del nxt[c]
+                else:
+                    nxt[c] = rungs[c][j + 1]
+    return {c: [{"n": n, "acc": [r.test_acc for r in tried[c][n]], "stop": [r.stop for r in tried[c][n]],
+                 "train_acc": [r.train_acc for r in tried[c][n]], "params": tried[c][n][0].params}
+                for n in sorted(tried[c])] for c in conds}
