@@ -50,7 +50,7 @@ def test_budget_is_in_epochs_with_a_floor_in_steps():
 def test_upsampled_nets_get_a_pooled_block_per_doubling():
     conds = {(c.kind, c.size): c for c in rs.conditions(rs.Config(factors=(1, 2, 4)), "pixels per object")}
     assert [conds["conv", f].model["depth"] for f in (1, 2, 4)] == [1, 2, 3]
-    assert conds["conv", 4].model["downsample"] == "maxpool" and conds["conv", 4].data["upsample"] == 4
+    assert conds["conv", 4].model["downsample"] == "blurpool" and conds["conv", 4].data["upsample"] == 4
 
 
 def test_tuning_extends_the_grid_past_a_winning_edge(fake):

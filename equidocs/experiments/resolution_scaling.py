@@ -2,8 +2,8 @@
 
 Two axes of "high resolution", measured separately. (a) Field of view: the canvas grows around a
 glyph of fixed size, so the glyph can take more positions. (b) Pixels per object: the whole image,
-glyph and noise together, is upsampled, and the conv and locally-connected nets get one more
-pooled layer per doubling so they still see the whole glyph. The glyphs are redrawn with their own
+glyph and noise together, is upsampled, and the conv net gets one more downsampled block per
+doubling so it still sees the whole glyph. The glyphs are redrawn with their own
 random shape every time (unlimited variety), so no lookup table of the training set can win; a
 1-nearest-neighbour memoriser is measured beside the nets as a calibration line.
 
@@ -78,8 +78,9 @@ class Config:
 def conditions(cfg: Config, axis: str) -> list[Condition]:
     """Every (kind, size) of an axis, with its data spec and model options.
 
-    On axis (b), a conv or locally-connected net gets one more block per doubling of resolution,
-    each after a 2x max-pool, so its receptive field still covers the upsampled glyph.
+    On axis (b), the conv net gets one more block per doubling of resolution, each after Zhang's
+    anti-aliased 2x downsampling (MaxBlurPool), so its receptive field still covers the upsampled
+    glyph (a plain 2x max-pool would shrink an 18x18 map below the 5x5 kernel by the third block).
     """
     out = []
     for kind in (cfg.kinds if axis == "field of view" else cfg.factor_kinds):
@@ -88,7 +89,7 @@ def conditions(cfg: Config, axis: str) -> list[Condition]:
         else:
             for f in cfg.factors:
                 depth = 1 + math.ceil(math.log2(f))
-                model = {**cfg.model, "depth": depth, "downsample": "maxpool" if depth > 1 else "none"}
+                model = {**cfg.model, "depth": depth, "downsample": "blurpool" if depth > 1 else "none"}
                 out.append(Condition(kind, f, {**cfg.task, "canvas": cfg.base, "upsample": f}, model))
     return out
 
