@@ -259,9 +259,28 @@ def _fmt_n(p: dict) -> str:
     return fmt_int(p["needed"])
 
 
+KIND_WORDS = {"conv": "conv", "local": "locally connected", "dense": "dense"}
+
+
+def budget_flags(result: dict) -> str:
+    """Which conditions had deciding runs that hit the budget, and whether their point is censored.
+
+    >>> budget_flags({"side": [6, 8], "kinds": {"dense": {"stops": [["fit"], ["budget", "fit"]],
+    ...     "points": [{"censored": ""}, {"censored": "above"}]}}})
+    'dense at 8×8: 1 of 2 runs (censored at the cap)'
+    """
+    flags = []
+    for kind, data in result["kinds"].items():
+        for side, stops, point in zip(result["side"], data.get("stops", []), data["points"]):
+            if "budget" in stops:
+                flags.append(f"{KIND_WORDS[kind]} at {side}×{side}: {stops.count('budget')} of "
+                             f"{len(stops)} runs" + (" (censored at the cap)" if point["censored"] == "above" else ""))
+    return "; ".join(flags) or "none"
+
+
 def numbers_for(result: dict, prefix: str, cfg: Config) -> dict[str, str]:
     """Strings for the page: per kind, the needs at the ends, exponents, verdict and win frequencies."""
-    out = {}
+    out = {f"{prefix}.budget_flags": budget_flags(result)}
     for kind, data in result["kinds"].items():
         key = f"{prefix}.{kind}"
         out[f"{key}.needed_first"] = _fmt_n(data["points"][0])
