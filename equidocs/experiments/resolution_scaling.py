@@ -316,20 +316,30 @@ def numbers_for(result: dict, prefix: str, cfg: Config) -> dict[str, str]:
 
 
 def verdict(kinds: dict) -> str:
-    """One clause per kind, computed from the fits: which law, or "inconclusive".
+    """One clause per kind, computed from the fits: which law wins (in how many bootstrap draws),
+    or "inconclusive"; with the power law in pixels' exponent and its interval for scale.
 
-    >>> verdict({"dense": {"best_law": "inconclusive", "fit": {"fits": {}}}})
-    'dense: inconclusive (no law beats the others by ΔAIC ≥ 2).'
+    >>> fit = {"fits": {"power law in pixels": {"b": 1.5}}}
+    >>> boot = {"win_frequency": {"inconclusive": 0.6}, "laws": {"power law in pixels": {"slope_ci": [1.2, 1.8]}}}
+    >>> verdict({"dense": {"best_law": "inconclusive", "fit": fit, "bootstrap": boot}})
+    'dense: inconclusive, no law beats the others by ΔAIC ≥ 2 (60% of bootstrap draws agree); N ∝ d^1.50 [1.20, 1.80].'
     """
     parts = []
     for kind, data in kinds.items():
+        name = KIND_WORDS.get(kind, "1-NN memoriser")
         if not data.get("fit"):
-            parts.append(f"{kind}: no fit ({data.get('note')}).")
-        elif data["best_law"] == stats.INCONCLUSIVE:
-            parts.append(f"{kind}: inconclusive (no law beats the others by ΔAIC ≥ 2).")
+            parts.append(f"{name}: no fit ({data.get('note')}).")
+            continue
+        law, freq = data["best_law"], data["bootstrap"]["win_frequency"]
+        b = data["fit"]["fits"]["power law in pixels"]["b"]
+        lo, hi = data["bootstrap"]["laws"]["power law in pixels"]["slope_ci"]
+        scale = f"N ∝ d^{b:.2f} [{lo:.2f}, {hi:.2f}]"
+        if law == stats.INCONCLUSIVE:
+            parts.append(f"{name}: inconclusive, no law beats the others by ΔAIC ≥ 2 "
+                         f"({freq[law]:.0%} of bootstrap draws agree); {scale}.")
         else:
-            b = data["fit"]["fits"][data["best_law"]]["b"]
-            parts.append(f"{kind}: {data['best_law']} (slope {b:.2f}) wins by ΔAIC ≥ 2.")
+            parts.append(f"{name}: {law} wins by ΔAIC ≥ 2 (in {freq[law]:.0%} of bootstrap draws); "
+                         f"{scale}.")
     return " ".join(parts)
 
 
