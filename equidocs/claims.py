@@ -201,6 +201,27 @@ def grows_faster(steeper: str, flatter: str) -> Claim:
     return Claim(f"growth.{steeper}_faster_than_{flatter}", check)
 
 
+def positions_not_pixels(kind: str) -> Claim:
+    """For ``kind``, more positions (canvas grows) cost more data than more pixels per object (the
+    same image upsampled): the exponents' 95% intervals in pixels do not overlap."""
+
+    def check(records: dict) -> Verdict:
+        summary = records["resolution_scaling"]["result"]["summary"]
+        fov, up = summary["kinds"][kind], summary["pixels_per_object"]["kinds"][kind]
+        if fov["exponent_d_ci"] is None or up["exponent_d_ci"] is None:
+            return Verdict(False, "", f"no fitted exponent for {kind} on one of the axes")
+        (alo, ahi), (blo, bhi) = fov["exponent_d_ci"], up["exponent_d_ci"]
+        evidence = (f"canvas grows: b = {fov['exponent_d']:.2f} [{alo:.2f}, {ahi:.2f}]; upsampled: "
+                    f"b = {up['exponent_d']:.2f} [{blo:.2f}, {bhi:.2f}]")
+        sentence = (f"For the {KIND_NAMES[kind]}, more positions cost far more data than more pixels: "
+                    f"N ∝ d^{fov['exponent_d']:.2f} ({alo:.2f} to {ahi:.2f}) when the canvas grows, "
+                    f"against d^{up['exponent_d']:.2f} ({blo:.2f} to {bhi:.2f}) when the same image is "
+                    f"upsampled, intervals apart")
+        return Verdict(alo > bhi, sentence, evidence)
+
+    return Claim(f"growth.{kind}_positions_not_pixels", check)
+
+
 def _sizes(ns: list) -> str:
     """``n = 16, 64 and 256`` style list of training-set sizes.
 
@@ -230,6 +251,7 @@ CLAIMS: dict[str, Claim] = {c.name: c for c in [
     conv_designs_most_consistent(),
     grows_faster("dense", "conv"),
     grows_faster("local", "conv"),
+    positions_not_pixels("dense"),
 ]}
 
 

@@ -113,10 +113,11 @@ def test_swapping_conv_and_dense_in_the_published_results_breaks_their_claims():
         assert not claims.evaluate(name, records).holds, name
 
 
-def growth_record(dense=(2.0, 1.6, 2.4), conv=(0.4, 0.1, 0.7)):
+def growth_record(dense=(2.0, 1.6, 2.4), conv=(0.4, 0.1, 0.7), dense_upsampled=(0.1, -0.1, 0.3)):
     kind = lambda b, lo, hi: {"exponent_d": b, "exponent_d_ci": [lo, hi]}  # noqa: E731
     return {"resolution_scaling": {"result": {"summary": {"kinds": {
-        "dense": kind(*dense), "conv": kind(*conv), "local": {"exponent_d": None, "exponent_d_ci": None}}}}}}
+        "dense": kind(*dense), "conv": kind(*conv), "local": {"exponent_d": None, "exponent_d_ci": None}},
+        "pixels_per_object": {"kinds": {"dense": kind(*dense_upsampled)}}}}}}
 
 
 def test_growth_claim_needs_separated_exponent_intervals():
@@ -131,3 +132,9 @@ def test_growth_claim_needs_separated_exponent_intervals():
 def test_growth_claim_without_a_fit_does_not_hold():
     verdict = claims.evaluate("growth.local_faster_than_conv", growth_record())
     assert not verdict.holds and "no fitted exponent for local" in verdict.evidence
+
+
+def test_positions_not_pixels_needs_the_canvas_exponent_clear_of_the_upsampled_one():
+    assert claims.evaluate("growth.dense_positions_not_pixels", growth_record()).holds
+    close = growth_record(dense_upsampled=(1.5, 1.0, 2.0))
+    assert not claims.evaluate("growth.dense_positions_not_pixels", close).holds
