@@ -252,10 +252,15 @@ def summary(result: dict, cfg: Config) -> dict:
 
 
 def _fmt_n(p: dict) -> str:
+    """A need for the page, its censoring in words (a leading ">" would start a Markdown quote).
+
+    >>> _fmt_n({"needed": 16384.0, "censored": "above"}), _fmt_n({"needed": 21.1, "censored": ""})
+    ('more than 16,384', '21')
+    """
     if p["censored"] == stats.ABOVE:
-        return f"> {fmt_int(p['needed'])}"
+        return f"more than {fmt_int(p['needed'])}"
     if p["censored"] == stats.BELOW:
-        return f"≤ {fmt_int(p['needed'])}"
+        return f"at most {fmt_int(p['needed'])}"
     return fmt_int(p["needed"])
 
 
@@ -412,10 +417,13 @@ def figure(result: dict) -> plt.Figure:
                 err = np.abs(np.array(p["ci"], float)[:, None] - p["needed"])
                 ax.errorbar([d], [p["needed"]], yerr=None if p["censored"] else err, fmt=marker,
                             color=color, capsize=3, markersize=5, alpha=0.7 if kind == MEMORISER else 1)
-            if data.get("fit"):
+            if data.get("fit"):  # solid over the measured sizes, dashed where only bounds constrain it
                 f = data["fit"]["fits"]["power law in pixels"]
-                grid = np.geomspace(pixels[0], pixels[-1], 30)
-                ax.plot(grid, np.exp(f["a"] + f["b"] * np.log(grid)), "-", color=color, lw=1.2)
+                last = max(d for p, d in zip(data["points"], pixels) if not p["censored"])
+                for lo, hi, style in ((pixels[0], last, "-"), (last, pixels[-1], "--")):
+                    grid = np.geomspace(lo, hi, 30)
+                    ax.plot(grid, np.exp(f["a"] + f["b"] * np.log(grid)), style, color=color,
+                            lw=1.2 if style == "-" else 0.8)
             if name == "fov":
                 slope = f" (d^{data['fit']['fits']['power law in pixels']['b']:.2f})" if data.get("fit") else ""
                 handles.append(Line2D([], [], color=color, marker=markers[kind], lw=1.2 if slope else 0,
@@ -429,6 +437,8 @@ def figure(result: dict) -> plt.Figure:
                title="(a) canvas grows: more positions" if name == "fov" else "(b) upsampled: pixels per object")
         ax.set_xticks(pixels, [str(int(v)) for v in pixels], rotation=45)
         ax.minorticks_off()
+    top = max(p["needed"] for res in result["axes"].values() for d in res["kinds"].values() for p in d["points"])
+    axs[0].set_ylim(top=top * 10)  # room above the censored bounds; fits beyond are cut off
     axs[0].set_ylabel(f"examples needed for\n{result['target']:.0%} test accuracy")
     plain_log_axis(axs[0].yaxis)
     handles += [Line2D([], [], ls=":", color=muted_color(), label="slope 1"),
