@@ -180,46 +180,44 @@ def conv_designs_most_consistent() -> Claim:
     return Claim("equivariance.conv_designs_most_consistent", check)
 
 
+def _exponents_apart(name: str, pick: Callable[[dict], tuple], words: str) -> Claim:
+    """A claim that one fitted growth exponent's 95% interval lies wholly above another's.
+
+    ``pick(summary)`` returns ``((label, entry), (label, entry))`` from the growth-law summary;
+    ``words`` is the sentence, with ``{a}`` and ``{b}`` for the two fitted laws."""
+
+    def check(records: dict) -> Verdict:
+        (la, a), (lb, b) = pick(records["resolution_scaling"]["result"]["summary"])
+        missing = [label for label, e in ((la, a), (lb, b)) if e["exponent_d_ci"] is None]
+        if missing:
+            return Verdict(False, "", f"no fitted exponent for {missing[0]}")
+        law = {label: f"d^{e['exponent_d']:.2f} ({e['exponent_d_ci'][0]:.2f} to {e['exponent_d_ci'][1]:.2f})"
+               for label, e in ((la, a), (lb, b))}
+        evidence = f"{la}: N ∝ {law[la]}; {lb}: N ∝ {law[lb]}"
+        return Verdict(a["exponent_d_ci"][0] > b["exponent_d_ci"][1],
+                       words.format(a=law[la], b=law[lb]), evidence)
+
+    return Claim(name, check)
+
+
 def grows_faster(steeper: str, flatter: str) -> Claim:
     """As the canvas grows, ``steeper``'s need grows faster than ``flatter``'s: the 95% bootstrap
     intervals of their exponents in pixels (N ∝ d^b, censored fits) do not overlap."""
-
-    def check(records: dict) -> Verdict:
-        kinds = records["resolution_scaling"]["result"]["summary"]["kinds"]
-        a, b = kinds[steeper], kinds[flatter]
-        if a["exponent_d_ci"] is None or b["exponent_d_ci"] is None:
-            return Verdict(False, "", f"no fitted exponent for {steeper if a['exponent_d_ci'] is None else flatter}")
-        (alo, ahi), (blo, bhi) = a["exponent_d_ci"], b["exponent_d_ci"]
-        evidence = (f"{steeper}: b = {a['exponent_d']:.2f} [{alo:.2f}, {ahi:.2f}]; "
-                    f"{flatter}: b = {b['exponent_d']:.2f} [{blo:.2f}, {bhi:.2f}]")
-        sentence = (f"As the canvas grows, the {KIND_NAMES[steeper]}'s need grows faster than the "
-                    f"{KIND_NAMES[flatter]}'s: N ∝ d^{a['exponent_d']:.2f} (95% interval {alo:.2f} to "
-                    f"{ahi:.2f}) against d^{b['exponent_d']:.2f} ({blo:.2f} to {bhi:.2f}), intervals "
-                    f"apart")
-        return Verdict(alo > bhi, sentence, evidence)
-
-    return Claim(f"growth.{steeper}_faster_than_{flatter}", check)
+    return _exponents_apart(
+        f"growth.{steeper}_faster_than_{flatter}",
+        lambda s: ((steeper, s["kinds"][steeper]), (flatter, s["kinds"][flatter])),
+        f"As the canvas grows, the {KIND_NAMES[steeper]}'s need grows faster than the "
+        f"{KIND_NAMES[flatter]}'s: N ∝ {{a}} against {{b}}, 95% intervals apart")
 
 
 def positions_not_pixels(kind: str) -> Claim:
     """For ``kind``, more positions (canvas grows) cost more data than more pixels per object (the
     same image upsampled): the exponents' 95% intervals in pixels do not overlap."""
-
-    def check(records: dict) -> Verdict:
-        summary = records["resolution_scaling"]["result"]["summary"]
-        fov, up = summary["kinds"][kind], summary["pixels_per_object"]["kinds"][kind]
-        if fov["exponent_d_ci"] is None or up["exponent_d_ci"] is None:
-            return Verdict(False, "", f"no fitted exponent for {kind} on one of the axes")
-        (alo, ahi), (blo, bhi) = fov["exponent_d_ci"], up["exponent_d_ci"]
-        evidence = (f"canvas grows: b = {fov['exponent_d']:.2f} [{alo:.2f}, {ahi:.2f}]; upsampled: "
-                    f"b = {up['exponent_d']:.2f} [{blo:.2f}, {bhi:.2f}]")
-        sentence = (f"For the {KIND_NAMES[kind]}, more positions cost far more data than more pixels: "
-                    f"N ∝ d^{fov['exponent_d']:.2f} ({alo:.2f} to {ahi:.2f}) when the canvas grows, "
-                    f"against d^{up['exponent_d']:.2f} ({blo:.2f} to {bhi:.2f}) when the same image is "
-                    f"upsampled, intervals apart")
-        return Verdict(alo > bhi, sentence, evidence)
-
-    return Claim(f"growth.{kind}_positions_not_pixels", check)
+    return _exponents_apart(
+        f"growth.{kind}_positions_not_pixels",
+        lambda s: (("canvas grows", s["kinds"][kind]), ("upsampled", s["pixels_per_object"]["kinds"][kind])),
+        f"For the {KIND_NAMES[kind]}, more positions cost far more data than more pixels: N ∝ {{a}} "
+        f"when the canvas grows, against {{b}} when the same image is upsampled, 95% intervals apart")
 
 
 def _sizes(ns: list) -> str:
