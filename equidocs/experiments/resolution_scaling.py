@@ -212,7 +212,7 @@ def measure_axis(axis: str, cfg: Config, ctx) -> dict:
     memo = memoriser(first, seeds, cfg)
     kinds[MEMORISER] = analyse(sizes, xs, {c.size: memo[c] for c in first}, cfg, seed=9000)
     return {"axis": axis, "sizes": sizes, "side": side, "pixels": [pixels(s, cfg) for s in sizes],
-            "seeds": len(seeds), "kinds": kinds}
+            "seeds": len(seeds), "laws": list(xs), "kinds": kinds}
 
 
 def extrapolate(result: dict) -> dict:
@@ -294,7 +294,7 @@ def numbers_for(result: dict, prefix: str, cfg: Config) -> dict[str, str]:
         out[f"{key}.needed_last"] = _fmt_n(data["points"][-1])
         out[f"{key}.best_law"] = data["best_law"]
         fit, boot = data.get("fit"), data.get("bootstrap")
-        for law in AXES[result["axis"]][0]([8]):
+        for law in result["laws"]:
             short = law.split()[-1] if law.startswith("power") else "side"
             if fit:
                 out[f"{key}.{short}_exponent"] = f"{fit['fits'][law]['b']:.2f}"
@@ -368,7 +368,7 @@ def run(cfg: Config, ctx) -> dict:
                "n_test": fmt_int(cfg.task["n_test"])}
     for name, res in axes.items():
         numbers.update(numbers_for(res, name, cfg))
-        numbers[f"{name}.verdict"] = verdict({k: v for k, v in res["kinds"].items()})
+        numbers[f"{name}.verdict"] = verdict(res["kinds"])
         res["extrapolation"] = extrapolate(res) if name == "fov" else {}
     edges = sum(t["edge"] for res in axes.values() for k, data in res["kinds"].items() if k != MEMORISER
                 for t in data["lr_tables"])
