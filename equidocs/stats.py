@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
+import math
+
 import numpy as np
 
 
@@ -111,8 +113,9 @@ def censored_crossing(ns: Sequence[float], accs: Sequence[float], target: float)
 
 
 def resampled_mean_curve(per_seed: np.ndarray, n_test: int, rng: np.random.Generator) -> np.ndarray:
-    """One bootstrap draw of the seed-mean accuracy curve: seeds drawn with replacement, and each
-    drawn run's accuracy redrawn from a binomial over its ``n_test`` test examples.
+    """One bootstrap draw of the seed-mean accuracy curve: seeds drawn with replacement, then the
+    mean redrawn from one binomial over the ``n_test`` test examples. Every seed is scored on the
+    same test set, so its sampling noise does not average out over seeds.
 
     ``per_seed`` is (seeds, rungs).
 
@@ -121,7 +124,7 @@ def resampled_mean_curve(per_seed: np.ndarray, n_test: int, rng: np.random.Gener
     """
     per_seed = np.asarray(per_seed, float)
     pick = per_seed[rng.integers(0, len(per_seed), len(per_seed))]
-    return (rng.binomial(n_test, np.clip(pick, 0, 1)) / n_test).mean(0)
+    return rng.binomial(n_test, np.clip(pick.mean(0), 0, 1)) / n_test
 
 
 def censored_law_fit(x: Sequence[float], value: Sequence[float], censored: Sequence[str]) -> dict:
@@ -242,3 +245,203 @@ def law_bootstrap(xs: dict[str, Sequence[float]], draw: Callable[[np.random.Gene
                 if predicted[law] else [[np.nan, np.nan]] * held_out)
         out["laws"][law] = {"slope_ci": [float(v) for v in ci], "held_out_interval": pred}
     return out
+
+
+# ---- intervals when every seed is scored on the same test examples -------------------------------
+
+def _resampled_means(per_seed: np.ndarray, n_test: np.ndarray, rng: np.random.Generator,
+                     pick: np.ndarray) -> np.ndarray:
+    """Seed means of ``per_seed`` (seeds, columns) for each row of seed indices ``pick`` (draws,
+    seeds), each redrawn from one binomial over the column's ``n_test`` test examples."""
+    means = per_seed[pick].mean(1)  # (draws, columns)
+    return rng.binomial(n_test, np.clip(means, 0, 1)) / n_test
+
+
+def shared_test_intervals(per_seed: np.ndarray, n_test: Sequence[int] | int, *, draws: int = 2000,
+                          seed: int = 0, level: float = 0.95) -> list[Interval]:
+    """Per column, the seed mean with a bootstrap interval over seeds and test examples, when every
+    seed is scored on the *same* ``n_test`` test examples (as :func:`equidocs.experiments.amnesia.probe`
+    does).
+
+    Seeds are resampled with replacement and each resampled mean is redrawn from one binomial over
+    the test examples. Unlike a binomial redraw per seed (right only for independent test sets), this keeps the test-image noise a shared test set carries
+    whatever the number of seeds; the binomial is an upper bound on it, so the interval is, if
+    anything, wide.
+
+    >>> iv = shared_test_intervals(np.array([[0.5], [0.5]]), 10_000, draws=500)[0]
+    >>> iv.mean, 0.48 < iv.low < 0.5 < iv.high < 0.52
+    (0.5, True)
+    """
+    per_seed = np.asarray(per_seed, float)
+    if per_seed.ndim != 2 or len(per_seed) == 0:
+        raise ValueError(f"shared_test_intervals: expected per_seed of shape (seeds, columns), got "
+                         f"{per_seed.shape}")
+    n = np.broadcast_to(np.asarray(n_test, int), per_seed.shape[1:])
+    rng = np.random.default_rng(seed)
+    boots = _resampled_means(per_seed, n, rng, rng.integers(0, len(per_seed), (draws, len(per_seed))))
+    tail = 100 * (1 - level) / 2
+    low, high = np.percentile(boots, [tail, 100 - tail], axis=0)
+    return [Interval(float(m), float(lo), float(hi))
+            for m, lo, hi in zip(per_seed.mean(0), low, high)]
+
+
+def shared_test_difference(a: Sequence[float], b: Sequence[float], n_a: int, n_b: int, *, paired: bool,
+                           draws: int = 2000, seed: int = 0, level: float = 0.95) -> Interval:
+    """Mean of ``a`` minus mean of ``b`` (per-seed accuracies) with a bootstrap interval: seeds
+    resampled (the same indices for both arms when ``paired``), each arm's resampled mean redrawn
+    from one binomial over its ``n_a`` / ``n_b`` shared test examples.
+
+    >>> d = shared_test_difference([0.9, 0.92, 0.91], [0.5, 0.52, 0.5], 2000, 2000, paired=False)
+    >>> round(d.mean, 2), d.excludes(0.0)
+    (0.4, True)
+    """
+    a, b = np.asarray(a, float)[:, None], np.asarray(b, float)[:, None]
+    if paired and len(a) != len(b):
+        raise ValueError(f"shared_test_difference: paired arms need equal lengths, got {len(a)} and {len(b)}")
+    rng = np.random.default_rng(seed)
+    pick_a = rng.integers(0, len(a), (draws, len(a)))
+    pick_b = pick_a if paired else rng.integers(0, len(b), (draws, len(b)))
+    diff = (_resampled_means(a, np.array([n_a]), rng, pick_a)
+            - _resampled_means(b, np.array([n_b]), rng, pick_b))[:, 0]
+    tail = 100 * (1 - level) / 2
+    low, high = np.percentile(diff, [tail, 100 - tail])
+    return Interval(float(a.mean() - b.mean()), float(low), float(high))
+
+
+
+# ---- examples needed to reach a target, and ratios of needs --------------------------------------
+
+def extended_crossing(ns: Sequence[float], accs: Sequence[float], target: float) -> Crossing:
+    """:func:`censored_crossing`, but a curve that misses the target at its first or last rung is
+    extended along its end segment (linear in log N) by at most one rung spacing; further, or on a
+    flat or falling segment, it stays censored.
+
+    >>> c = extended_crossing([10, 100], [0.6, 0.8], 0.9)
+    >>> round(c.value), c.censored
+    (316, '')
+    >>> extended_crossing([10, 100], [0.6, 0.62], 0.9).censored
+    'above'
+    """
+    c = censored_crossing(ns, accs, target)
+    if not c.censored or len(ns) < 2:
+        return c
+    i, j = (-2, -1) if c.censored == ABOVE else (0, 1)
+    slope = (accs[j] - accs[i]) / (np.log(ns[j]) - np.log(ns[i]))
+    if slope <= 0:
+        return c
+    end = -1 if c.censored == ABOVE else 0
+    step = np.log(ns[end]) + (target - accs[end]) / slope
+    if abs(step - np.log(ns[end])) > abs(np.log(ns[j]) - np.log(ns[i])):
+        return c
+    return Crossing(float(np.exp(step)), "")
+
+
+@dataclass(frozen=True)
+class Need:
+    value: float          # examples needed (interpolated in log N), or the bound when censored
+    censored: str         # "", "below" or "above", as in :class:`Crossing`
+    low: float            # 95% bootstrap interval (seeds and test examples) ...
+    high: float           # ... the upper end is only a bound when draws were censored above
+    draws: tuple          # the bootstrap draws' values (for ratios), in draw order
+    draws_censored: tuple  # each draw's censoring
+
+
+def need(ns: Sequence[float], per_seed: np.ndarray, target: float, *, n_test: int, draws: int = 1000,
+         seed: int = 0, level: float = 0.95) -> Need:
+    """Examples needed to reach ``target``: the crossing of the seed-mean curve, and a bootstrap
+    interval that redraws seeds and test examples (:func:`resampled_mean_curve`). When the point is
+    measured, a draw that misses the target at the rungs tried is read off by
+    :func:`extended_crossing` (the rungs bracket the point's crossing, so draws scatter past them).
+
+    ``per_seed`` is (seeds, rungs) test accuracy on the sorted training-set sizes ``ns``.
+
+    >>> n = need([10, 100, 1000], np.array([[0.5, 0.8, 0.95], [0.6, 0.85, 0.97]]), 0.9, n_test=1000, draws=200)
+    >>> 100 < n.value < 1000, n.censored, n.low <= n.value <= n.high
+    (True, '', True)
+    """
+    per_seed = np.asarray(per_seed, float)
+    if per_seed.ndim != 2 or per_seed.shape[1] != len(ns) or len(ns) == 0:
+        raise ValueError(f"need: expected per_seed of shape (seeds, {len(ns)}), got {per_seed.shape}")
+    point = censored_crossing(ns, per_seed.mean(0), target)
+    rng = np.random.default_rng(seed)
+    cross = censored_crossing if point.censored else extended_crossing
+    got = [cross(ns, resampled_mean_curve(per_seed, n_test, rng), target) for _ in range(draws)]
+    tail = 100 * (1 - level) / 2
+    low, high = np.percentile([g.value for g in got], [tail, 100 - tail])
+    return Need(point.value, point.censored, float(low), float(high),
+                tuple(g.value for g in got), tuple(g.censored for g in got))
+
+
+@dataclass(frozen=True)
+class Ratio:
+    value: float | None    # worse.value / better.value; None when the censoring leaves it undetermined
+    low: float             # lower end of the 95% interval (always a valid lower bound)
+    high: float | None     # upper end; None when too many draws were censored to bound it
+    lower_bound_only: bool  # the point itself is only a bound (the worse arm never reached the
+    #                         target, or the better one reached it at its first rung)
+
+
+def need_ratio(worse: Need, better: Need, level: float = 0.95) -> Ratio:
+    """How many times more examples ``worse`` needs than ``better``, with a bootstrap interval.
+
+    The two arms' draws are independent (paired by draw index only). A draw where ``worse`` never
+    reached the target, or ``better`` reached it at its first rung, gives a ratio that is only a
+    lower bound; a draw where ``better`` never reached it (or ``worse`` did at its first rung) says
+    nothing and counts as 0 for the low end. The low end is therefore always a valid lower bound;
+    the high end is reported only when at most ``(1 - level) / 2`` of the draws are bounds.
+
+    >>> a = Need(100.0, "", 80.0, 120.0, (90.0, 100.0, 110.0), ("", "", ""))
+    >>> b = Need(10.0, "", 8.0, 12.0, (9.0, 10.0, 11.0), ("", "", ""))
+    >>> r = need_ratio(a, b)
+    >>> r.value, r.high is not None, r.lower_bound_only
+    (10.0, True, False)
+    >>> need_ratio(b, Need(64.0, "above", 64.0, 64.0, (64.0,) * 3, ("above",) * 3)).value is None
+    True
+    """
+    if len(worse.draws) != len(better.draws) or not worse.draws:
+        raise ValueError(f"need_ratio: expected the same number of draws, got {len(worse.draws)} "
+                         f"and {len(better.draws)}")
+    w_cens, b_cens = np.array(worse.draws_censored), np.array(better.draws_censored)
+    blind = (b_cens == ABOVE) | (w_cens == BELOW)            # no information about the ratio
+    bound = ~blind & ((w_cens == ABOVE) | (b_cens == BELOW))  # the ratio is at least this
+    ratios = np.where(blind, 0.0, np.array(worse.draws) / np.array(better.draws))
+    tail = 100 * (1 - level) / 2
+    low, high = np.percentile(ratios, [tail, 100 - tail])
+    undetermined = better.censored == ABOVE or worse.censored == BELOW
+    return Ratio(None if undetermined else worse.value / better.value, float(low),
+                 None if (blind | bound).mean() > tail / 100 else float(high),
+                 not undetermined and (worse.censored == ABOVE or better.censored == BELOW))
+
+
+def _share(labels: tuple, which: str) -> float:
+    return float(np.mean(np.asarray(labels) == which)) if labels else 0.0
+
+
+
+def valid_interval(n: Need, level: float = 0.95) -> tuple[float, float]:
+    """A need's 95% interval with its ends widened to 0 / infinity where more than ``(1 - level) / 2``
+    of the draws were censored below / above (the percentile is then only a bound).
+
+    >>> valid_interval(Need(50.0, "", 40.0, 64.0, (40.0, 64.0), ("", "above")))
+    (40.0, inf)
+    """
+    tail = (1 - level) / 2
+    return (0.0 if _share(n.draws_censored, BELOW) > tail else n.low,
+            math.inf if _share(n.draws_censored, ABOVE) > tail else n.high)
+
+
+
+def separation(above: list[Need], below: list[Need]) -> str:
+    """"above" when every need of the first group has its interval above every one of the second's,
+    "below" for the reverse, else "inconclusive" (some intervals overlap).
+
+    >>> n = lambda v: Need(v, "", v * 0.8, v * 1.2, (v,), ("",))
+    >>> separation([n(100), n(200)], [n(10), n(20)]), separation([n(100)], [n(90)])
+    ('above', 'inconclusive')
+    """
+    a, b = [valid_interval(n) for n in above], [valid_interval(n) for n in below]
+    if min(lo for lo, _ in a) > max(hi for _, hi in b):
+        return "above"
+    if min(lo for lo, _ in b) > max(hi for _, hi in a):
+        return "below"
+    return INCONCLUSIVE

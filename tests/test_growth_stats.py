@@ -90,3 +90,42 @@ def test_resampling_keeps_a_perfect_curve_perfect_and_varies_a_noisy_one():
 def test_bad_fit_input_names_the_problem(x, values, censored, message):
     with pytest.raises(ValueError, match=message):
         stats.censored_law_fit(x, values, censored)
+
+
+# ---- examples needed and ratios of needs -------------------------------------------------------
+
+def _curves(crossing: float, ns: list[float], seeds: int = 8, noise: float = 0.01, seed: int = 0) -> np.ndarray:
+    """Per-seed accuracy curves that rise linearly in log N through 0.9 at ``crossing``."""
+    rng = np.random.default_rng(seed)
+    base = 0.9 + 0.15 * (np.log(ns) - math.log(crossing))
+    return np.clip(base + rng.normal(0, noise, (seeds, len(ns))), 0, 1)
+
+
+def test_need_recovers_a_known_crossing_inside_its_interval():
+    ns = [16, 32, 64, 128, 256]
+    n = stats.need(ns, _curves(90.0, ns), 0.9, n_test=10_000, draws=400)
+    assert n.censored == "" and n.low <= 90.0 <= n.high and abs(math.log(n.value / 90.0)) < 0.1
+
+
+def test_a_curve_that_never_reaches_the_target_is_censored_not_dropped():
+    ns = [16, 32]
+    n = stats.need(ns, _curves(5000.0, ns), 0.9, n_test=1000, draws=50)
+    assert n.censored == stats.ABOVE and n.value == 32
+
+
+def test_extended_crossing_follows_the_end_segment_one_rung_at_most():
+    assert stats.extended_crossing([10, 100], [0.7, 0.85], 0.9).value == pytest.approx(10 ** (2 + 1 / 3))
+    assert stats.extended_crossing([10, 100], [0.3, 0.4], 0.9).censored == stats.ABOVE  # five rungs away
+    assert stats.extended_crossing([10, 100], [0.92, 0.98], 0.9).value == pytest.approx(10 ** (2 / 3))
+
+
+def test_need_ratio_recovers_a_known_ratio_and_names_bounds():
+    ns = [16, 32, 64, 128, 256, 512, 1024, 2048]
+    better = stats.need(ns, _curves(40.0, ns, seed=1), 0.9, n_test=10_000, draws=400, seed=1)
+    worse = stats.need(ns, _curves(800.0, ns, seed=2), 0.9, n_test=10_000, draws=400, seed=2)
+    r = stats.need_ratio(worse, better)
+    assert r.low <= 20.0 <= r.high and r.low > 1 and not r.lower_bound_only
+    short = stats.need(ns[:4], _curves(800.0, ns[:4], seed=2), 0.9, n_test=10_000, draws=400, seed=2)
+    bound = stats.need_ratio(short, better)
+    assert bound.lower_bound_only and bound.high is None and bound.low < 128 / 40
+    assert stats.need_ratio(better, short).value is None  # the better one never reached it

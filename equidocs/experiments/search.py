@@ -133,9 +133,11 @@ def tune(conds: list[Condition], at: dict[Condition, int], cfg, ctx) -> dict[Con
 
 
 def bracket(conds: list[Condition], start: dict[Condition, int], lrs: dict[Condition, float],
-            seeds: tuple, cfg, ctx) -> dict[Condition, list[dict]]:
+            seeds: tuple, cfg, ctx, margin: int = 0) -> dict[Condition, list[dict]]:
     """Walk each condition along the ladder (all seeds per rung) until the seed-mean test accuracy
-    is below the target at one rung and at or above it at the next, or the floor / cap is reached."""
+    is below the target at one rung and at or above it at the next, or the floor / cap is reached.
+    Then ``margin`` more rungs on each side of the bracket (within the ladder), so that the
+    bootstrap's resampled curves, which scatter around the target, still cross inside the rungs."""
     rungs = {c: ladder(cfg, c.kind) for c in conds}
     tried = {c: {} for c in conds}
     nxt = {c: min(rungs[c], key=lambda n: abs(math.log(n / start[c]))) for c in conds}
@@ -161,6 +163,58 @@ def bracket(conds: list[Condition], start: dict[Condition, int], lrs: dict[Condi
                     del nxt[c]
                 else:
                     nxt[c] = rungs[c][j + 1]
+    if margin:  # the rungs tried are contiguous: add ``margin`` on each side
+        todo = []
+        for c in conds:
+            lo, hi = rungs[c].index(min(tried[c])), rungs[c].index(max(tried[c]))
+            todo += [(c, n) for n in rungs[c][max(0, lo - margin):lo] + rungs[c][hi + 1:hi + 1 + margin]]
+        runs = train_many([_job(c, n, s, lrs[c], cfg) for c, n in todo for s in seeds], workers=ctx.workers,
+                          device=ctx.device, desc=f"growth ladder margin ({len(todo)} rungs)")
+        for i, (c, n) in enumerate(todo):
+            tried[c][n] = runs[i * len(seeds):(i + 1) * len(seeds)]
     return {c: [{"n": n, "acc": [r.test_acc for r in tried[c][n]], "stop": [r.stop for r in tried[c][n]],
                  "train_acc": [r.train_acc for r in tried[c][n]], "params": tried[c][n][0].params}
                 for n in sorted(tried[c])] for c in conds}
+
+
+def climb(conds: list[Condition], rungs: dict[Condition, list[int]], lrs: dict[Condition, float],
+          seeds: tuple, n_min: int, cfg, ctx, past: int = 1) -> dict[Condition, list[dict]]:
+    """Walk each condition up its own ``rungs`` (all seeds per rung) from the first, until the
+    seed-mean test accuracy has reached ``cfg.target`` and ``past`` more rungs are measured (so the
+    bootstrap's resampled curves cross inside the rungs too), and at least ``n_min`` is reached; or
+    until the rungs run out (censored when never reached). Rows as :func:`bracket` returns them."""
+    tried = {c: {} for c in conds}
+    nxt = {c: 0 for c in conds}  # index of the next rung to train
+    hit: dict[Condition, int] = {}  # index of the first rung that reached the target
+    while nxt:
+        todo = list(nxt)
+        jobs = [_job(c, rungs[c][nxt[c]], s, lrs[c], cfg) for c in todo for s in seeds]
+        runs = train_many(jobs, workers=ctx.workers, device=ctx.device,
+                          desc=f"climb ({len(todo)} conditions)")
+        for i, c in enumerate(todo):
+            n = rungs[c][nxt[c]]
+            tried[c][n] = runs[i * len(seeds):(i + 1) * len(seeds)]
+            if c not in hit and np.mean([r.test_acc for r in tried[c][n]]) >= cfg.target:
+                hit[c] = nxt[c]
+            if nxt[c] == len(rungs[c]) - 1 or (c in hit and n >= n_min and nxt[c] >= hit[c] + past):
+                del nxt[c]
+            else:
+                nxt[c] += 1
+    return {c: [{"n": n, "acc": [r.test_acc for r in tried[c][n]], "stop": [r.stop for r in tried[c][n]],
+                 "train_acc": [r.train_acc for r in tried[c][n]], "params": tried[c][n][0].params}
+                for n in sorted(tried[c])] for c in conds}
+
+
+def deciding_stops(rows: list[dict], target: float) -> list[str]:
+    """Stop reasons of the runs that decide a need: the rungs either side of the crossing of the
+    seed-mean curve (the first rung when it already reaches ``target``, the last when none does).
+
+    >>> rows = [{"n": 8, "acc": [0.5], "stop": ["fit"]}, {"n": 16, "acc": [0.95], "stop": ["budget"]},
+    ...         {"n": 32, "acc": [0.99], "stop": ["fit"]}]
+    >>> deciding_stops(rows, 0.9), deciding_stops(rows, 0.999)
+    (['fit', 'budget'], ['fit'])
+    """
+    mean = [np.mean(r["acc"]) for r in rows]
+    hit = [i for i, m in enumerate(mean) if m >= target]
+    idx = [len(rows) - 1] if not hit else [0] if hit[0] == 0 else [hit[0] - 1, hit[0]]
+    return [s for i in idx for s in rows[i].get("stop", [])]
