@@ -40,7 +40,7 @@ BATCH = 128
 FLOOR_BATCH = 4  # a step this small costs about the fixed overhead only
 THREADS = (1, 2)
 TARGETS = {"dense": 0.40, "conv": 0.25, "local": 0.25, "parallel": 1.5}
-# The quick profile's patterns task (equidocs.experiments.sample_efficiency) at both canvas sizes.
+# A plain-glyph task (as in equidocs.experiments.amnesia) at two canvas sizes.
 TASK = {"dataset": "patterns", "noise": 0.1, "n_val": 400, "n_test": 1000}
 QUICK_TRAIN = TrainConfig(max_steps=1500)  # default lr, early stopping, 1500-step budget
 FIXED_BUDGET = replace(QUICK_TRAIN, patience=10**9, fit_loss=1e-12)  # never stops early

@@ -16,15 +16,18 @@ True
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
 
+from equidocs.experiments.wording import times
 from equidocs.stats import paired_difference
 
 KIND_NAMES = {"conv": "conv net", "local": "locally-connected net", "dense": "dense net",
-              "conv+perm": "conv net on shuffled pixels", "dense+perm": "dense net on shuffled pixels"}
+              "conv+perm": "conv net on shuffled pixels", "dense+perm": "dense net on shuffled pixels",
+              "conv+zeros": "conv net with zero padding and max-pooling"}
 TASK_NAMES = {"patterns": "glyphs", "digits": "digits"}
 
 
@@ -64,34 +67,81 @@ def more_accurate_everywhere(task: str, better: str, worse: str) -> Claim:
     return Claim(f"{task}.{better.replace('+', '_')}_beats_{worse.replace('+', '_')}", check)
 
 
+def _need(arm: dict) -> str:
+    """How many examples an arm needs, from its recorded need.
+
+    >>> _need({"need": {"value": 43.2, "censored": "", "ci": [30.1, 61.0]}})
+    '43 examples (95% interval 30 to 61)'
+    >>> _need({"need": {"value": 16384.0, "censored": "above", "ci": [16384.0, 16384.0]}})
+    'more than 16,384 examples (it did not reach the target on the largest training set tried)'
+    """
+    need = arm["need"]
+    if need["censored"] == "above":
+        return f"more than {need['value']:,.0f} examples (it did not reach the target on the largest training set tried)"
+    if need["censored"] == "below":
+        return f"at most {need['value']:,.0f} examples (the smallest training set tried)"
+    low, high = need["ci"]
+    return f"{need['value']:,.0f} examples (95% interval {low:,.0f} to {high:,.0f})"
+
+
+def _times(ratio: dict) -> str:
+    """A ratio of needs in words: "85 times as many (95% interval 60 to 120)"."""
+    if ratio["lower_bound_only"] or ratio["high"] is None:
+        return f"more than {times(ratio['low'])} times as many (the low end of the 95% interval)"
+    return f"{times(ratio['value'])} times as many (95% interval {times(ratio['low'])} to {times(ratio['high'])})"
+
+
 def fewer_examples(task: str, better: str, worse: str) -> Claim:
-    """``better`` reaches the target with fewer examples than ``worse`` (intervals apart)."""
+    """``better`` reaches the task's target with fewer examples than ``worse``: the 95% interval of
+    the ratio of their needs (bootstrap over seeds and test examples) lies above 1."""
 
     def check(records: dict) -> Verdict:
-        ns, arms, _ = _arms(records, task)
-        target = records["sample_efficiency"]["result"]["numbers"]["target"]
-        a, b = arms[better], arms[worse]
-        if a["n_target"] is None:  # the better one never reached the target: nothing to claim
-            return Verdict(False, "", f"{better} does not reach {target} with {ns[-1]:,} examples")
-        a_hi = a["n_target_ci"][1]
-        b_lo = b["n_target_ci"][0] if b["n_target"] is not None else float(ns[-1])
-        reached = b["n_target"] is not None
-        floor = a["n_target"] is not None and a["n_target"] <= ns[0]
-        at = f"at most {ns[0]:,} examples" if floor else f"{a['n_target']:,.0f} examples (95% interval {a['n_target_ci'][0]:,.0f} to {a['n_target_ci'][1]:,.0f})"
-        if reached:
-            versus = f"the {KIND_NAMES[worse]} needs {b['n_target']:,.0f} (95% interval {b['n_target_ci'][0]:,.0f} to {b['n_target_ci'][1]:,.0f})"
-        else:
-            versus = (f"the {KIND_NAMES[worse]} does not reach it with {ns[-1]:,}, the most tried: it needs "
-                      f"more than {ns[-1] / a['n_target']:,.0f} times as many")
-        sentence = (f"On the {TASK_NAMES[task]}, the {KIND_NAMES[better]} reaches {target} test accuracy with "
-                    f"{at}; {versus}")
-        evidence = (f"{better}: {a['n_target']} [{a['n_target_ci'][0]}, {a_hi}]; {worse}: "
-                    f"{b['n_target']} [{b['n_target_ci'][0] if reached else '>' + str(ns[-1])}, "
-                    f"{b['n_target_ci'][1] if reached else ''}]")
-        holds = a["n_target"] is not None and a_hi is not None and b_lo is not None and a_hi < b_lo
-        return Verdict(holds, sentence, evidence)
+        data = records["sample_efficiency"]["result"]["tasks"][task]
+        arms, target = data["arms"], f"{data['target']:.0%}"
+        ratio = data["ratios"].get(f"{worse}/{better}")
+        if ratio is None or ratio["value"] is None:
+            return Verdict(False, "", f"no ratio of {worse} to {better}: the {better} never reached {target}")
+        canvas = data["spec"]["canvas"]
+        sentence = (f"On the {TASK_NAMES[task]} ({canvas}×{canvas} canvas), the {KIND_NAMES[better]} reaches "
+                    f"{target} test accuracy with {_need(arms[better])}; the {KIND_NAMES[worse]} needs "
+                    f"{_need(arms[worse])}: {_times(ratio)}")
+        evidence = (f"{worse}/{better} need ratio {ratio['value']} [{ratio['low']}, {ratio['high']}]; "
+                    f"{better}: {arms[better]['need']}; {worse}: {arms[worse]['need']}")
+        # the ratio must be the one of these two needs (a record whose arms were swapped is not)
+        consistent = math.isclose(ratio["value"], arms[worse]["need"]["value"] / arms[better]["need"]["value"],
+                                  rel_tol=1e-9)
+        return Verdict(consistent and ratio["low"] > 1, sentence, evidence)
 
-    return Claim(f"{task}.{better}_fewer_examples_than_{worse}", check)
+    return Claim(f"{task}.{better.replace('+', '_')}_fewer_examples_than_{worse.replace('+', '_')}", check)
+
+
+def need_comparison(task: str, first: str, second: str) -> Claim:
+    """A computed sentence (always true): how many times the examples of ``second`` ``first`` needs,
+    and whether the 95% interval separates the two ("inconclusive" when it includes 1)."""
+
+    def check(records: dict) -> Verdict:
+        data = records["sample_efficiency"]["result"]["tasks"][task]
+        r, target = data["ratios"][f"{first}/{second}"], f"{data['target']:.0%}"
+        head = f"On the {TASK_NAMES[task]}, to reach {target} the {KIND_NAMES[first]} needs"
+        if r["value"] is None:
+            return Verdict(True, f"On the {TASK_NAMES[task]}, the {KIND_NAMES[first]} and the "
+                           f"{KIND_NAMES[second]} cannot be compared at {target}: the "
+                           f"{KIND_NAMES[second]} never reached it", str(r))
+        fmt = times
+        if r["lower_bound_only"] or r["high"] is None:
+            size = f"more than {fmt(r['low'])} times the examples of the {KIND_NAMES[second]} (low end of the 95% interval)"
+        else:
+            size = (f"{fmt(r['value'])} times the examples of the {KIND_NAMES[second]} (95% interval "
+                    f"{fmt(r['low'])} to {fmt(r['high'])})")
+        if r["low"] > 1:
+            verdict = "more"
+        elif r["high"] is not None and r["high"] < 1:
+            verdict = "fewer"
+        else:
+            verdict = "inconclusive, the interval includes 1"
+        return Verdict(True, f"{head} {size}: {verdict}", str(r))
+
+    return Claim(f"{task}.{first.replace('+', '_')}_vs_{second.replace('+', '_')}_examples", check)
 
 
 def comparison(task: str, first: str, second: str) -> Claim:
@@ -220,6 +270,83 @@ def positions_not_pixels(kind: str) -> Claim:
         f"when the canvas grows, against {{b}} when the same image is upsampled, 95% intervals apart")
 
 
+def _gain(record: dict, name: str) -> tuple[dict, str]:
+    """One gain of the readout-controlled ablation, and its ratio in words."""
+    g = record["result"]["gains"][name]
+    fmt = times
+    if g["value"] is None:
+        words = "cannot be read: the better net never reached the target"
+    elif g["lower_bound_only"] or g["high"] is None:
+        words = f"more than {fmt(g['low'])} times the examples (low end of the 95% interval)"
+    else:
+        words = f"{fmt(g['value'])} times the examples (95% interval {fmt(g['low'])} to {fmt(g['high'])})"
+    return g, words
+
+
+ARM_WORDS = {"conv": "conv net", "conv+global": "conv net with a whole-canvas kernel",
+             "local": "locally-connected net", "local+global": "locally-connected net with whole-canvas windows",
+             "dense": "dense net"}
+
+
+def gain_saves_data(name: str) -> Claim:
+    """In the readout-controlled ablation, the gain ``name`` saves data: the 95% interval of the
+    ratio of needs (worse / better) lies above 1."""
+
+    def check(records: dict) -> Verdict:
+        g, words = _gain(records["sharing_locality"], name)
+        sentence = (f"With the readout held fixed, {g['isolates'].split(',')[0]} saves data "
+                    f"({g['isolates']}): the {ARM_WORDS[g['worse']]} needs {words} of the {ARM_WORDS[g['better']]}")
+        return Verdict(g["value"] is not None and g["low"] > 1, sentence, str(g))
+
+    return Claim(f"readout.{name}_saves_data", check)
+
+
+def gain_sentence(name: str) -> Claim:
+    """A computed sentence (always true): a gain of the readout-controlled ablation, with its
+    interval and its verdict ("inconclusive" when the interval includes 1)."""
+
+    def check(records: dict) -> Verdict:
+        g, words = _gain(records["sharing_locality"], name)
+        verdict = {"saves data": "fewer examples", "costs data": "more examples"}.get(g["verdict"], "inconclusive, the interval includes 1")
+        sentence = (f"{g['isolates'][0].upper()}{g['isolates'][1:]}: the {ARM_WORDS[g['worse']]} needs {words} "
+                    f"of the {ARM_WORDS[g['better']]}, so the {ARM_WORDS[g['better']]} needs {verdict}"
+                    if g["verdict"] != "inconclusive" else
+                    f"{g['isolates'][0].upper()}{g['isolates'][1:]}: the {ARM_WORDS[g['worse']]} needs {words} "
+                    f"of the {ARM_WORDS[g['better']]}: inconclusive, the interval includes 1")
+        return Verdict(True, sentence, str(g))
+
+    return Claim(f"readout.{name}", check)
+
+
+def gap_survives_capacity() -> Claim:
+    """At the largest canvas of the capacity sweep, every dense size's need lies above every conv
+    size's (95% intervals apart): no width or depth tried closes the gap there. The sentence also
+    says, computed, how the smaller canvases came out."""
+
+    def times(g: dict) -> str:
+        if g["value"] is None:
+            return "an undetermined number of times"
+        if g["bound"] or g["low"] is None or g["high"] is None:
+            return f"more than {g['low'] or g['value']:,.1f} times"
+        return f"{g['value']:,.1f} times (95% interval {g['low']:,.1f} to {g['high']:,.1f})"
+
+    def check(records: dict) -> Verdict:
+        result = records["capacity"]["result"]
+        canvases, sep, gaps = result["canvases"], result["separation"], result["gaps"]
+        outcome = {c: sep.get(f"{c}.dense_vs_conv", "missing") for c in canvases}
+        big = max(canvases)
+        others = [f"at {c}×{c} they are " + ("apart too" if outcome[c] == "above" else
+                                             "not apart (inconclusive: some intervals overlap)")
+                  for c in canvases if c != big]
+        sentence = (f"At the largest canvas, {big}×{big}, every dense net at every width and depth tried "
+                    f"needs more examples than every conv net, 95% intervals apart: the best dense size "
+                    f"needs {times(gaps[f'{big}.dense_vs_conv'])} the examples of the worst conv size"
+                    + (f"; {'; '.join(others)}" if others else ""))
+        return Verdict(outcome[big] == "above", sentence, f"separation: {outcome}; gaps: {gaps}")
+
+    return Claim("capacity.gap_survives_capacity", check)
+
+
 def _sizes(ns: list) -> str:
     """``n = 16, 64 and 256`` style list of training-set sizes.
 
@@ -245,11 +372,22 @@ CLAIMS: dict[str, Claim] = {c.name: c for c in [
     fewer_examples("digits", "conv", "dense"),
     fewer_examples("patterns", "conv", "local"),
     fewer_examples("digits", "conv", "local"),
+    need_comparison("patterns", "conv+zeros", "conv"),
+    need_comparison("digits", "conv+zeros", "conv"),
+    need_comparison("patterns", "dense+perm", "dense"),
+    need_comparison("digits", "dense+perm", "dense"),
+    need_comparison("patterns", "dense", "local"),
+    need_comparison("digits", "dense", "local"),
     amnesia_transfer(),
     conv_designs_most_consistent(),
     grows_faster("dense", "conv"),
     grows_faster("local", "conv"),
     positions_not_pixels("dense"),
+    gap_survives_capacity(),
+    gain_saves_data("sharing_with_locality"),
+    gain_saves_data("sharing_without_locality"),
+    *(gain_sentence(name) for name in ("sharing_with_locality", "sharing_without_locality",
+                                       "locality_with_sharing", "locality_without_sharing", "readout")),
 ]}
 
 

@@ -11,13 +11,16 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def synthetic(conv=0.95, dense=0.5, seeds=5):
-    """A sample_efficiency-like record with two sizes on the glyphs."""
+    """A sample_efficiency-like record with two shared sizes on the glyphs."""
     acc = lambda v: [[v, min(1.0, v + 0.02)] for _ in range(seeds)]  # noqa: E731
-    arm = lambda v: {"test_acc": acc(v), "n_target": 20.0, "n_target_ci": [16.0, 25.0]}  # noqa: E731
+    need = lambda v, c="": {"value": v, "censored": c, "ci": [0.8 * v, 1.25 * v]}  # noqa: E731
     return {"sample_efficiency": {"result": {"numbers": {"target": "90%"}, "tasks": {"patterns": {
-        "ns": [16, 64], "spec": {"n_test": 1000},
-        "arms": {"conv": arm(conv), "dense": {**arm(dense), "n_target": None, "n_target_ci": [None, None]},
-                 "local": arm(dense)}}}}}}
+        "ns": [16, 64], "spec": {"n_test": 1000, "canvas": 10}, "target": 0.9,
+        "arms": {"conv": {"test_acc": acc(conv), "need": need(20.0)},
+                 "dense": {"test_acc": acc(dense), "need": need(4096.0, "above")},
+                 "local": {"test_acc": acc(dense), "need": need(900.0)}},
+        "ratios": {"dense/conv": {"value": 204.8, "low": 150.0, "high": None, "lower_bound_only": True},
+                   "local/conv": {"value": 45.0, "low": 30.0, "high": 60.0, "lower_bound_only": False}}}}}}}
 
 
 def test_a_supported_claim_renders_its_sentence_with_numbers():
@@ -40,12 +43,24 @@ def test_a_tie_is_not_a_win():
     assert not claims.evaluate("patterns.conv_beats_dense", synthetic(conv=0.6, dense=0.6)).holds
 
 
-def test_fewer_examples_needs_separated_intervals():
-    assert claims.evaluate("patterns.conv_fewer_examples_than_dense", synthetic()).holds
+def test_fewer_examples_needs_a_ratio_interval_above_one():
+    text = claims.render("patterns.conv_fewer_examples_than_local", synthetic(), "x.md")
+    assert "20 examples (95% interval 16 to 25)" in text and "45 times as many (95% interval 30 to 60)" in text
+    censored = claims.render("patterns.conv_fewer_examples_than_dense", synthetic(), "x.md")
+    assert "more than 4,096 examples" in censored and "more than 150 times as many" in censored
     records = synthetic()
-    arms = records["sample_efficiency"]["result"]["tasks"]["patterns"]["arms"]
-    arms["dense"].update({"n_target": 22.0, "n_target_ci": [18.0, 30.0]})  # overlaps conv's [16, 25]
-    assert not claims.evaluate("patterns.conv_fewer_examples_than_dense", records).holds
+    records["sample_efficiency"]["result"]["tasks"]["patterns"]["ratios"]["local/conv"].update(low=0.8)
+    assert not claims.evaluate("patterns.conv_fewer_examples_than_local", records).holds
+
+
+def test_need_comparison_says_inconclusive_when_the_interval_includes_one():
+    records = synthetic()
+    ratios = records["sample_efficiency"]["result"]["tasks"]["patterns"]["ratios"]
+    ratios["dense+perm/dense"] = {"value": 1.1, "low": 0.8, "high": 1.5, "lower_bound_only": False}
+    ratios["dense/local"] = {"value": 0.2, "low": 0.1, "high": 0.3, "lower_bound_only": False}
+    assert "inconclusive" in claims.render("patterns.dense_perm_vs_dense_examples", records, "x.md")
+    text = claims.render("patterns.dense_vs_local_examples", records, "x.md")
+    assert "0.20 times the examples of the locally-connected net (95% interval 0.10 to 0.30): fewer" in text
 
 
 def test_unknown_claim_is_named():
@@ -138,3 +153,34 @@ def test_positions_not_pixels_needs_the_canvas_exponent_clear_of_the_upsampled_o
     assert claims.evaluate("growth.dense_positions_not_pixels", growth_record()).holds
     close = growth_record(dense_upsampled=(1.5, 1.0, 2.0))
     assert not claims.evaluate("growth.dense_positions_not_pixels", close).holds
+
+
+def readout_record(value=30.0, low=20.0, high=45.0):
+    gain = lambda v, lo, hi, verdict: {"worse": "local", "better": "conv", "isolates": "sharing, with 5×5 windows",  # noqa: E731
+                                      "value": v, "low": lo, "high": hi, "lower_bound_only": False, "verdict": verdict}
+    verdict = "saves data" if low > 1 else "costs data" if high < 1 else "inconclusive"
+    return {"sharing_locality": {"result": {"gains": {"sharing_with_locality": gain(value, low, high, verdict)}}}}
+
+
+def test_a_gain_saves_data_only_when_its_interval_lies_above_one():
+    text = claims.render("readout.sharing_with_locality_saves_data", readout_record(), "x.md")
+    assert "30 times the examples (95% interval 20 to 45) of the conv net" in text
+    assert not claims.evaluate("readout.sharing_with_locality_saves_data", readout_record(1.2, 0.8, 1.9)).holds
+    assert "inconclusive" in claims.render("readout.sharing_with_locality", readout_record(1.2, 0.8, 1.9), "x.md")
+
+
+def capacity_record(outcome="above", small="inconclusive"):
+    gap = {"value": 30.0, "low": 25.0, "high": 36.0, "bound": ""}
+    return {"capacity": {"result": {"canvases": [6, 8],
+                                    "separation": {"6.dense_vs_conv": small, "8.dense_vs_conv": outcome},
+                                    "gaps": {"6.dense_vs_conv": {**gap, "high": None, "bound": "lower"},
+                                             "8.dense_vs_conv": gap}}}}
+
+
+def test_the_capacity_gap_holds_only_when_every_interval_is_apart_at_the_largest_canvas():
+    text = claims.render("capacity.gap_survives_capacity", capacity_record(), "x.md")
+    assert "At the largest canvas, 8×8" in text and "30.0 times (95% interval 25.0 to 36.0)" in text
+    assert "at 6×6 they are not apart (inconclusive" in text
+    assert "at 6×6 they are apart too" in claims.render("capacity.gap_survives_capacity",
+                                                         capacity_record(small="above"), "x.md")
+    assert not claims.evaluate("capacity.gap_survives_capacity", capacity_record("inconclusive")).holds

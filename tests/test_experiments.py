@@ -44,9 +44,11 @@ def test_unknown_experiment_is_named():
 
 TINY_TRAIN = TrainConfig(max_steps=40, eval_every=10)
 TINY = {
-    "sample_efficiency": dict(tasks={"patterns": {"dataset": "patterns", "canvas": 8, "n_val": 16,
-                                                  "n_test": 16}}, ns=(8, 16), seeds=(0, 1),
-                              tune_n=8, train=TINY_TRAIN),
+    "sample_efficiency": dict(tasks={"patterns": {"dataset": "patterns", "canvas": 10, "n_val": 16,
+                                                  "n_test": 16}},
+                              targets={"patterns": 0.3}, caps={"patterns": {"conv": 16, "local": 16, "dense": 32}},
+                              floor=8, n_common=16, seeds=(0, 1), lr_grid=(1e-3, 1e-2), tune_cap=8,
+                              epochs=2, min_steps=20, boot=20),
     "amnesia": dict(task={"dataset": "patterns", "canvas": 10, "train_where": "top-left",
                           "test_where": "anywhere", "n_val": 16, "n_test": 16},
                     ns=(8,), seeds=(0, 1), draws=1, tune_n=8, train=TINY_TRAIN),
@@ -65,6 +67,17 @@ TINY = {
                                   "test_where": "anywhere", "n_val": 16, "n_test": 16},
                             ns=(8,), seeds=(0, 1), tune_n=8, train=TINY_TRAIN),
     "parameter_counts": {},
+    "capacity": dict(cap={"conv": 16, "local": 16, "dense": 16}, tune_cap=8, lr_grid=(1e-3, 1e-2), extend=1,
+                     epochs=2, min_steps=20, boot=20, target=0.3,
+                     task={"dataset": "patterns", "deform": 0.5, "noise": 0.1, "n_val": 16, "n_test": 16}),
+    "amnesia_distance": dict(task={"dataset": "patterns", "canvas": 13, "noise": 0.1, "train_where": "top-left",
+                                   "test_where": "anywhere", "n_val": 16, "n_test": 16},
+                             ns=(8, 16), seeds=(0, 1), lr_grid=(1e-3, 1e-2), tune_seeds=(0,), extend=1,
+                             epochs=2, min_steps=20, draws=1, boot=20),
+    "sharing_locality": dict(task={"dataset": "patterns", "deform": 0.5, "noise": 0.1, "canvas": 7,
+                                   "n_val": 16, "n_test": 16},
+                             cap={"conv": 16, "local": 16, "dense": 16}, tune_cap=8, epochs=2, min_steps=20,
+                             boot=20, target=0.3),
 }
 
 

@@ -28,7 +28,7 @@ from equidocs.plotting import (COLUMN_PX, FIG_WIDTH, KIND_COLORS, MIN_TEXT_PX, O
                                theme)
 
 FIGURES = ("parameter_counts", "equivariance_error", "sample_efficiency", "amnesia", "weights",
-           "resolution_scaling", "explorer_models")
+           "resolution_scaling", "explorer_models", "sharing_locality", "amnesia_distance", "capacity")
 KINDS = ("conv", "local", "dense")
 
 
@@ -63,15 +63,18 @@ def _equivariance_error() -> dict:
 
 
 def _sample_efficiency() -> dict:
-    ns = [16, 64, 256, 1024]
     tasks = {}
-    for task, canvas in (("patterns", 12), ("digits", 16)):
+    for task, canvas in (("patterns", 10), ("digits", 12)):
         arms = {}
-        for i, arm in enumerate(("conv", "local", "dense", "conv+perm", "dense+perm")):
+        for i, arm in enumerate(("conv", "conv+zeros", "local", "dense", "conv+perm", "dense+perm")):
+            ns = [16 * 2 ** j for j in range(4 + i)]
             mean = [min(0.98, 0.3 + 0.1 * j + 0.05 * (3 - i % 3)) for j in range(len(ns))]
-            arms[arm] = {"mean": mean, "std": [0.03] * len(ns), "params": 1000 * (i + 1)}
+            arms[arm] = {"kind": arm.split("+")[0], "params": 1000 * (i + 1),
+                         "curve": {"ns": ns, "mean": mean, "std": [0.03] * len(ns)},
+                         "need": {"value": 100.0 * (i + 1), "censored": "" if i < 4 else "above",
+                                  "ci": [80.0 * (i + 1), 120.0 * (i + 1)]}}
         spec = {"dataset": task, "canvas": canvas}
-        tasks[task] = {"spec": spec, "ns": ns, "arms": arms}
+        tasks[task] = {"spec": spec, "target": 0.9 if task == "patterns" else 0.75, "arms": arms}
     return {"tasks": tasks, "numbers": {}, "caption": ""}
 
 
@@ -140,7 +143,46 @@ def _explorer_models() -> dict:
             "companions": {"explorer_models.weights.json": {"canvas": 12, "models": entries}}}
 
 
-SYNTHETIC = {"parameter_counts": _parameter_counts, "equivariance_error": _equivariance_error,
+def _sharing_locality() -> dict:
+    arms = {}
+    for i, arm in enumerate(("conv", "conv+global", "local", "local+global", "dense")):
+        value = 40.0 * 3 ** i
+        arms[arm] = {"kind": arm.split("+")[0], "need": {"value": value, "censored": "above" if i == 4 else "",
+                                                          "ci": [0.8 * value, 1.3 * value]}}
+    return {"task": {"canvas": 9}, "target": 0.9, "arms": arms, "numbers": {}, "caption": ""}
+
+
+def _amnesia_distance() -> dict:
+    """The experiment's own analysis of fake runs whose accuracy falls with the distance."""
+    from equidocs.experiments import amnesia_distance as ad
+    from equidocs.train import RunResult
+
+    cfg = ad.Config.profile("quick")
+    dmap = ad.distance_map(cfg.task["canvas"])
+    runs = [RunResult(kind, n, seed, 3e-3, 100, 50, "fit", False, 1.0, 0.9, 0.5, 0.0, [], 0.0,
+                      probe={"acc": (np.ones(dmap.shape) if kind == "conv" else np.clip(1 - 0.15 * dmap, 0.25, 1)).tolist()})
+            for kind in cfg.kinds for n in cfg.ns for seed in cfg.seeds]
+    tuned = {(kind, n): {"lr": 3e-3, "edge": False, "table": []} for kind in cfg.kinds for n in cfg.ns}
+    return ad.analyse(runs, tuned, cfg)
+
+
+def _capacity() -> dict:
+    """The experiment on a fake trainer whose needs are known (as its own tests build it)."""
+    from dataclasses import replace
+
+    import test_capacity as t
+
+    from equidocs.experiments import capacity, search
+    from equidocs.experiments.common import RunContext
+
+    real, search.train_many = search.train_many, t.fake(t.known_need)
+    try:
+        return capacity.run(replace(capacity.Config(), seeds=(0, 1, 2), boot=20), RunContext(workers=1))
+    finally:
+        search.train_many = real
+
+
+SYNTHETIC = {"capacity": _capacity, "sharing_locality": _sharing_locality, "amnesia_distance": _amnesia_distance, "parameter_counts": _parameter_counts, "equivariance_error": _equivariance_error,
              "sample_efficiency": _sample_efficiency, "amnesia": _amnesia, "weights": _weights,
              "resolution_scaling": _resolution_scaling, "explorer_models": _explorer_models}
 

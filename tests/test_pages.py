@@ -16,7 +16,7 @@ from conftest import mkdocs_config, page_path
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 RESULTS_PAGES = ("security-guard.md", "equivariance.md", "parameters.md", "data-efficiency.md",
-                 "locality-vs-sharing.md", "when-it-breaks.md", "exponential.md")
+                 "locality-vs-sharing.md", "when-it-breaks.md", "exponential.md", "controls.md")
 TOKEN = re.compile(r"\[\[[a-z0-9_:.]+\]\]")
 LABELS = re.compile(r"\b4K\b")  # names that contain a digit but state no result
 

@@ -21,6 +21,9 @@ NAMES = (
     "weights",
     "explorer_models",
     "resolution_scaling",
+    "sharing_locality",
+    "amnesia_distance",
+    "capacity",
 )
 PROFILES = ("quick", "full")
 

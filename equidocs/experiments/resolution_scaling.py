@@ -28,7 +28,8 @@ import torch
 from equidocs import stats
 from equidocs.data_specs import make_splits
 from equidocs.experiments.common import MODEL
-from equidocs.experiments.search import Condition, bracket, cap, ladder, pilot, tune
+from equidocs.experiments.search import Condition, bracket, cap, deciding_stops, ladder, pilot, tune
+from equidocs.experiments.wording import need_words
 from equidocs.experiments.formatting import fmt_int, fmt_pct
 from equidocs.plotting import KIND_COLORS
 
@@ -119,16 +120,6 @@ def _curve(rows: list[dict]) -> tuple[list[int], np.ndarray]:
     return [r["n"] for r in rows], np.array([r["acc"] for r in rows]).T  # (seeds, rungs)
 
 
-def _deciding_stops(rows: list[dict], target: float) -> list[str]:
-    """Stop reasons of the runs that decide the crossing: the rungs either side of it (or the
-    floor / cap rung of a censored condition)."""
-    ns, per_seed = _curve(rows)
-    mean = per_seed.mean(0)
-    hit = np.flatnonzero(mean >= target)
-    idx = [0] if len(hit) and hit[0] == 0 else ([len(ns) - 1] if not len(hit) else [hit[0] - 1, hit[0]])
-    return [s for i in idx for s in rows[i].get("stop", [])]
-
-
 def analyse(sizes: list[int], xs: dict[str, list[float]], curves: dict[int, list[dict]], cfg: Config,
             seed: int) -> dict:
     """Crossings with intervals, the censored law comparison, its bootstrap and the held-out check."""
@@ -204,7 +195,7 @@ def measure_axis(axis: str, cfg: Config, ctx) -> dict:
         result = analyse(sizes, xs, {s: curves[mine[s]] for s in sizes}, cfg, seed=1000 * j)
         result.update(lr=[tuned[mine[s]]["lr"] for s in sizes],
                       lr_tables=[tuned[mine[s]] for s in sizes],
-                      stops=[_deciding_stops(curves[mine[s]], cfg.target) for s in sizes],
+                      stops=[deciding_stops(curves[mine[s]], cfg.target) for s in sizes],
                       params=[curves[mine[s]][0]["params"] for s in sizes],
                       train_acc_min=min(min(r["train_acc"]) for s in sizes for r in curves[mine[s]]))
         kinds[kind] = result
@@ -253,19 +244,6 @@ def summary(result: dict, cfg: Config) -> dict:
             "target": cfg.target, "kinds": kinds}
 
 
-def _fmt_n(p: dict) -> str:
-    """A need for the page, its censoring in words (a leading ">" would start a Markdown quote).
-
-    >>> _fmt_n({"needed": 16384.0, "censored": "above"}), _fmt_n({"needed": 21.1, "censored": ""})
-    ('more than 16,384', '21')
-    """
-    if p["censored"] == stats.ABOVE:
-        return f"more than {fmt_int(p['needed'])}"
-    if p["censored"] == stats.BELOW:
-        return f"at most {fmt_int(p['needed'])}"
-    return fmt_int(p["needed"])
-
-
 KIND_WORDS = {"conv": "conv", "local": "locally connected", "dense": "dense"}
 
 
@@ -290,8 +268,8 @@ def numbers_for(result: dict, prefix: str, cfg: Config) -> dict[str, str]:
     out = {f"{prefix}.budget_flags": budget_flags(result)}
     for kind, data in result["kinds"].items():
         key = f"{prefix}.{kind}"
-        out[f"{key}.needed_first"] = _fmt_n(data["points"][0])
-        out[f"{key}.needed_last"] = _fmt_n(data["points"][-1])
+        out[f"{key}.needed_first"] = need_words(data["points"][0]["needed"], data["points"][0]["censored"])
+        out[f"{key}.needed_last"] = need_words(data["points"][-1]["needed"], data["points"][-1]["censored"])
         out[f"{key}.best_law"] = data["best_law"]
         fit, boot = data.get("fit"), data.get("bootstrap")
         for law in result["laws"]:
@@ -315,7 +293,7 @@ def numbers_for(result: dict, prefix: str, cfg: Config) -> dict[str, str]:
             rows = held[law]
             out[f"{key}.held_out"] = "; ".join(
                 (f"{result['pixels'][result['sizes'].index(h['size'])]} pixels: predicted "
-                 f"{fmt_int(h['predicted'])}, measured {_fmt_n({'needed': h['observed'], 'censored': h['censored']})}"
+                 f"{fmt_int(h['predicted'])}, measured {need_words(h['observed'], h['censored'])}"
                  f" ({'consistent' if h['consistent'] else 'outside the interval'})") for h in rows)
         else:
             out[f"{key}.held_out"] = "n/a"
