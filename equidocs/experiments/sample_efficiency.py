@@ -164,6 +164,8 @@ def numbers_for(task: str, data: dict) -> dict[str, str]:
     out = {f"{task}.canvas": str(data["spec"]["canvas"]), f"{task}.target": fmt_pct(data["target"])}
     for arm, a in data["arms"].items():
         key = f"{task}.{arm.replace('+', '_')}"
+        for n in rungs(Config.floor, Config.n_common):  # the full design's shared sizes: one table for both profiles
+            out[f"{key}.acc{n}"] = "not run"
         for n, m in zip(data["ns"], a["mean"]):
             out[f"{key}.acc{n}"] = fmt_pct(m)
         out[f"{key}.params"] = fmt_int(a["params"])
