@@ -276,6 +276,8 @@ def _gain(record: dict, name: str) -> tuple[dict, str]:
     fmt = times
     if g["value"] is None:
         words = "cannot be read: the better net never reached the target"
+    elif g["low"] <= 0 and g["high"] is None:
+        words = f"{fmt(g['value'])} times the examples (no interval: too many bootstrap draws never reached the target)"
     elif g["lower_bound_only"] or g["high"] is None:
         words = f"more than {fmt(g['low'])} times the examples (low end of the 95% interval)"
     else:
@@ -312,7 +314,8 @@ def gain_sentence(name: str) -> Claim:
                     f"of the {ARM_WORDS[g['better']]}, so the {ARM_WORDS[g['better']]} needs {verdict}"
                     if g["verdict"] != "inconclusive" else
                     f"{g['isolates'][0].upper()}{g['isolates'][1:]}: the {ARM_WORDS[g['worse']]} needs {words} "
-                    f"of the {ARM_WORDS[g['better']]}: inconclusive, the interval includes 1")
+                    f"of the {ARM_WORDS[g['better']]}: inconclusive"
+                    + (", the interval includes 1" if g["high"] is not None and g["low"] > 0 else ""))
         return Verdict(True, sentence, str(g))
 
     return Claim(f"readout.{name}", check)
