@@ -84,11 +84,20 @@ def _need(arm: dict) -> str:
     return f"{need['value']:,.0f} examples (95% interval {low:,.0f} to {high:,.0f})"
 
 
-def _times(ratio: dict) -> str:
-    """A ratio of needs in words: "85 times as many (95% interval 60 to 120)"."""
-    if ratio["lower_bound_only"] or ratio["high"] is None:
-        return f"more than {times(ratio['low'])} times as many (the low end of the 95% interval)"
-    return f"{times(ratio['value'])} times as many (95% interval {times(ratio['low'])} to {times(ratio['high'])})"
+def _ratio_phrase(r: dict, unit: str = "times the examples") -> str:
+    """A recorded ratio of needs in words: "85 times the examples (95% interval 60 to 120)", "more
+    than 30 ..." when only its low end is known, or no interval when too many draws never crossed.
+
+    >>> _ratio_phrase({"value": 85.2, "low": 60.1, "high": 120.4, "lower_bound_only": False}, "times as many")
+    '85 times as many (95% interval 60 to 120)'
+    >>> _ratio_phrase({"value": 0.74, "low": 0.0, "high": None, "lower_bound_only": False})
+    '0.74 times the examples (no interval: too many bootstrap draws never reached the target)'
+    """
+    if r["low"] <= 0 and r["high"] is None:
+        return f"{times(r['value'])} {unit} (no interval: too many bootstrap draws never reached the target)"
+    if r["lower_bound_only"] or r["high"] is None:
+        return f"more than {times(r['low'])} {unit} (the low end of the 95% interval)"
+    return f"{times(r['value'])} {unit} (95% interval {times(r['low'])} to {times(r['high'])})"
 
 
 def fewer_examples(task: str, better: str, worse: str) -> Claim:
@@ -104,7 +113,7 @@ def fewer_examples(task: str, better: str, worse: str) -> Claim:
         canvas = data["spec"]["canvas"]
         sentence = (f"On the {TASK_NAMES[task]} ({canvas}×{canvas} canvas), the {KIND_NAMES[better]} reaches "
                     f"{target} test accuracy with {_need(arms[better])}; the {KIND_NAMES[worse]} needs "
-                    f"{_need(arms[worse])}: {_times(ratio)}")
+                    f"{_need(arms[worse])}: {_ratio_phrase(ratio, 'times as many')}")
         evidence = (f"{worse}/{better} need ratio {ratio['value']} [{ratio['low']}, {ratio['high']}]; "
                     f"{better}: {arms[better]['need']}; {worse}: {arms[worse]['need']}")
         # the ratio must be the one of these two needs (a record whose arms were swapped is not)
@@ -127,12 +136,7 @@ def need_comparison(task: str, first: str, second: str) -> Claim:
             return Verdict(True, f"On the {TASK_NAMES[task]}, the {KIND_NAMES[first]} and the "
                            f"{KIND_NAMES[second]} cannot be compared at {target}: the "
                            f"{KIND_NAMES[second]} never reached it", str(r))
-        fmt = times
-        if r["lower_bound_only"] or r["high"] is None:
-            size = f"more than {fmt(r['low'])} times the examples of the {KIND_NAMES[second]} (low end of the 95% interval)"
-        else:
-            size = (f"{fmt(r['value'])} times the examples of the {KIND_NAMES[second]} (95% interval "
-                    f"{fmt(r['low'])} to {fmt(r['high'])})")
+        size = _ratio_phrase(r).replace("the examples", f"the examples of the {KIND_NAMES[second]}", 1)
         if r["low"] > 1:
             verdict = "more"
         elif r["high"] is not None and r["high"] < 1:
@@ -273,15 +277,8 @@ def positions_not_pixels(kind: str) -> Claim:
 def _gain(record: dict, name: str) -> tuple[dict, str]:
     """One gain of the readout-controlled ablation, and its ratio in words."""
     g = record["result"]["gains"][name]
-    fmt = times
-    if g["value"] is None:
-        words = "cannot be read: the better net never reached the target"
-    elif g["low"] <= 0 and g["high"] is None:
-        words = f"{fmt(g['value'])} times the examples (no interval: too many bootstrap draws never reached the target)"
-    elif g["lower_bound_only"] or g["high"] is None:
-        words = f"more than {fmt(g['low'])} times the examples (low end of the 95% interval)"
-    else:
-        words = f"{fmt(g['value'])} times the examples (95% interval {fmt(g['low'])} to {fmt(g['high'])})"
+    words = ("cannot be read: the better net never reached the target" if g["value"] is None
+             else _ratio_phrase(g))
     return g, words
 
 

@@ -9,10 +9,9 @@ training sample) and, for each drawn seed, redraws each arm's accuracy from a bi
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Callable, Sequence
-
-import math
 
 import numpy as np
 
@@ -264,8 +263,8 @@ def shared_test_intervals(per_seed: np.ndarray, n_test: Sequence[int] | int, *, 
     does).
 
     Seeds are resampled with replacement and each resampled mean is redrawn from one binomial over
-    the test examples. Unlike a binomial redraw per seed (right only for independent test sets), this keeps the test-image noise a shared test set carries
-    whatever the number of seeds; the binomial is an upper bound on it, so the interval is, if
+    the test examples (as :func:`resampled_mean_curve` does): the noise a shared test set carries
+    does not shrink with the number of seeds; the binomial is an upper bound on it, so the interval is, if
     anything, wide.
 
     >>> iv = shared_test_intervals(np.array([[0.5], [0.5]]), 10_000, draws=500)[0]
@@ -306,7 +305,6 @@ def shared_test_difference(a: Sequence[float], b: Sequence[float], n_a: int, n_b
     tail = 100 * (1 - level) / 2
     low, high = np.percentile(diff, [tail, 100 - tail])
     return Interval(float(a.mean() - b.mean()), float(low), float(high))
-
 
 
 # ---- examples needed to reach a target, and ratios of needs --------------------------------------
@@ -417,7 +415,6 @@ def _share(labels: tuple, which: str) -> float:
     return float(np.mean(np.asarray(labels) == which)) if labels else 0.0
 
 
-
 def valid_interval(n: Need, level: float = 0.95) -> tuple[float, float]:
     """A need's 95% interval with its ends widened to 0 / infinity where more than ``(1 - level) / 2``
     of the draws were censored below / above (the percentile is then only a bound).
@@ -428,7 +425,6 @@ def valid_interval(n: Need, level: float = 0.95) -> tuple[float, float]:
     tail = (1 - level) / 2
     return (0.0 if _share(n.draws_censored, BELOW) > tail else n.low,
             math.inf if _share(n.draws_censored, ABOVE) > tail else n.high)
-
 
 
 def separation(above: list[Need], below: list[Need]) -> str:

@@ -31,6 +31,7 @@ from equidocs import stats
 from equidocs.experiments import resolution_scaling as rs
 from equidocs.experiments.formatting import fmt_int, fmt_pct
 from equidocs.experiments.search import Condition, bracket, deciding_stops, pilot, tune
+from equidocs.experiments import wording
 from equidocs.experiments.wording import need_words
 from equidocs.plotting import KIND_COLORS
 
@@ -196,7 +197,7 @@ def times(x: float) -> str:
     >>> times(0.625), times(3.14), times(1234.5)
     ('0.62×', '3.1×', '1,234×')
     """
-    return f"{x:.2f}×" if x < 1 else f"{x:.1f}×" if x < 10 else f"{fmt_int(x)}×"
+    return f"{wording.times(x)}×"
 
 
 def fmt_ratio(r: dict) -> str:

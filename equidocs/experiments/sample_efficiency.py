@@ -20,7 +20,7 @@ arms are compared size by size), or its ladder's cap (censored: the need is a lo
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from types import SimpleNamespace
 
 import matplotlib.pyplot as plt
@@ -149,12 +149,8 @@ def measure_task(cfg: Config, task: str, ctx, seed: int) -> dict:
             "hit_budget": stops.count("budget"), "runs": len(stops),
             "train_acc_min": float(min(min(r["train_acc"]) for r in rows)),
         }
-    ratios = {}
-    for worse, better in RATIOS:
-        if worse in needs and better in needs:
-            r = stats.need_ratio(needs[worse], needs[better])
-            ratios[f"{worse}/{better}"] = {"value": r.value, "low": r.low, "high": r.high,
-                                           "lower_bound_only": r.lower_bound_only}
+    ratios = {f"{worse}/{better}": asdict(stats.need_ratio(needs[worse], needs[better]))
+              for worse, better in RATIOS if worse in needs and better in needs}
     return {"spec": cfg.tasks[task], "target": proto.target,
             "ns": rungs(cfg.floor, cfg.n_common), "arms": arms, "ratios": ratios}
 

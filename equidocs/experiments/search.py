@@ -132,6 +132,14 @@ def tune(conds: list[Condition], at: dict[Condition, int], cfg, ctx) -> dict[Con
     return out
 
 
+def _rows(tried: dict[int, list]) -> list[dict]:
+    """Per rung tried (training-set size -> its seeds' runs), in size order: the test and training
+    accuracies, stop reasons and parameter count, as :func:`bracket` and :func:`climb` return them."""
+    return [{"n": n, "acc": [r.test_acc for r in runs], "stop": [r.stop for r in runs],
+             "train_acc": [r.train_acc for r in runs], "params": runs[0].params}
+            for n, runs in sorted(tried.items())]
+
+
 def bracket(conds: list[Condition], start: dict[Condition, int], lrs: dict[Condition, float],
             seeds: tuple, cfg, ctx, margin: int = 0) -> dict[Condition, list[dict]]:
     """Walk each condition along the ladder (all seeds per rung) until the seed-mean test accuracy
@@ -172,9 +180,7 @@ def bracket(conds: list[Condition], start: dict[Condition, int], lrs: dict[Condi
                           device=ctx.device, desc=f"growth ladder margin ({len(todo)} rungs)")
         for i, (c, n) in enumerate(todo):
             tried[c][n] = runs[i * len(seeds):(i + 1) * len(seeds)]
-    return {c: [{"n": n, "acc": [r.test_acc for r in tried[c][n]], "stop": [r.stop for r in tried[c][n]],
-                 "train_acc": [r.train_acc for r in tried[c][n]], "params": tried[c][n][0].params}
-                for n in sorted(tried[c])] for c in conds}
+    return {c: _rows(tried[c]) for c in conds}
 
 
 def climb(conds: list[Condition], rungs: dict[Condition, list[int]], lrs: dict[Condition, float],
@@ -200,9 +206,7 @@ def climb(conds: list[Condition], rungs: dict[Condition, list[int]], lrs: dict[C
                 del nxt[c]
             else:
                 nxt[c] += 1
-    return {c: [{"n": n, "acc": [r.test_acc for r in tried[c][n]], "stop": [r.stop for r in tried[c][n]],
-                 "train_acc": [r.train_acc for r in tried[c][n]], "params": tried[c][n][0].params}
-                for n in sorted(tried[c])] for c in conds}
+    return {c: _rows(tried[c]) for c in conds}
 
 
 def deciding_stops(rows: list[dict], target: float) -> list[str]:

@@ -21,7 +21,7 @@ reach the target come with 95% intervals; each gain is a ratio of two needs, wit
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -90,10 +90,6 @@ def condition(cfg: Config, arm: str) -> Condition:
     return Condition(kind, canvas, dict(cfg.task), model)
 
 
-def _ratio(r: stats.Ratio) -> dict:
-    return {"value": r.value, "low": r.low, "high": r.high, "lower_bound_only": r.lower_bound_only}
-
-
 def verdict(r: dict) -> str:
     """"saves data", "costs data" or "inconclusive", from where the ratio's interval lies.
 
@@ -125,7 +121,7 @@ def run(cfg: Config, ctx) -> dict:
                      "need": {"value": nd.value, "censored": nd.censored, "ci": [nd.low, nd.high]},
                      "deciding_stops": stops,
                      "train_acc_min": float(min(min(r["train_acc"]) for r in rows[c]))}
-    gains = {name: {"worse": w, "better": b, "isolates": what, **_ratio(stats.need_ratio(needs[w], needs[b]))}
+    gains = {name: {"worse": w, "better": b, "isolates": what, **asdict(stats.need_ratio(needs[w], needs[b]))}
              for name, (w, b, what) in GAINS.items() if w in needs and b in needs}
     for g in gains.values():
         g["verdict"] = verdict(g)
