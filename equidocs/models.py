@@ -18,7 +18,7 @@ from torch import nn
 KINDS = ("conv", "local", "dense")
 PADDINGS = ("circular", "zeros")
 DOWNSAMPLES = ("none", "stride", "maxpool", "blurpool")
-HEADS = ("avg", "max")
+HEADS = ("avg", "max", "flatten")
 
 
 def _one_of(name: str, value: object, allowed: tuple[str, ...]) -> str:
@@ -68,7 +68,7 @@ class NetOptions:
     padding: str = "circular"  # boundary of conv, local and pooling layers: "circular" or "zeros"
     downsample: str = "none"   # before every block but the first: none, stride, maxpool, blurpool
     hidden: int = 256          # units of every hidden dense layer
-    head: str = "avg"          # global pooling before the conv / local classifier: "avg" or "max"
+    head: str = "avg"          # conv / local readout: global "avg" / "max" pool, or "flatten" the map
 
     def __post_init__(self) -> None:
         for name in ("width", "depth", "hidden"):
@@ -236,7 +236,12 @@ class _Net(nn.Module):
 
 
 class _SpatialNet(_Net):
-    """depth x ([downsample] + layer + ReLU), global avg / max pool, Linear(width, num_classes)."""
+    """depth x ([downsample] + layer + ReLU), then the head and a linear classifier.
+
+    head "avg" / "max": global pooling, Linear(width, num_classes). head "flatten": the last
+    (width, h, w) map flattened, Linear(width*h*w, num_classes): the readout sees where a feature
+    fired, so it is not shift invariant.
+    """
 
     def _layer(self, c_in: int, in_size: tuple[int, int], stride: int) -> nn.Module:
         raise NotImplementedError
@@ -265,27 +270,34 @@ class _SpatialNet(_Net):
             blocks.append(nn.Sequential(*pool, layer, nn.ReLU()))
             channels, prev = o.width, size
         self.blocks = nn.Sequential(*blocks)
-        self.classifier = nn.Linear(o.width, self.num_classes)
+        features = o.width * (math.prod(prev) if o.head == "flatten" else 1)
+        self.classifier = nn.Linear(features, self.num_classes)
 
     def _input_shape(self) -> tuple[int | str, ...]:
         return self.in_shape
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
-        """The last block's feature map (N, width, h, w), before global pooling."""
+        """The last block's feature map (N, width, h, w), before the head."""
         _check_input(x, self._input_shape())
         return self.blocks(x)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        f = self.features(x)
-        pooled = f.mean(dim=(2, 3)) if self.options.head == "avg" else f.amax(dim=(2, 3))
+        f, head = self.features(x), self.options.head
+        if head == "flatten":
+            return self.classifier(f.flatten(1))  # (N, width*h*w) -> (N, num_classes)
+        pooled = f.mean(dim=(2, 3)) if head == "avg" else f.amax(dim=(2, 3))
         return self.classifier(pooled)  # (N, width) -> (N, num_classes)
 
 
 class ConvNet(_SpatialNet):
-    """Conv blocks (locality + weight sharing), global pooling, linear classifier; any H x W input.
+    """Conv blocks (locality + weight sharing), a head, a linear classifier.
+
+    A pooled head ("avg", "max") reads any H x W input; "flatten" fixes the size to in_shape.
 
     >>> ConvNet((1, 28, 28), 10, downsample="blurpool")(torch.zeros(2, 1, 28, 28)).shape
     torch.Size([2, 10])
+    >>> ConvNet((1, 28, 28), 10, head="flatten").classifier.in_features  # width x 28 x 28
+    12544
     """
 
     def _layer(self, c_in: int, in_size: tuple[int, int], stride: int) -> nn.Module:
@@ -294,6 +306,8 @@ class ConvNet(_SpatialNet):
                          padding_mode=o.padding)
 
     def _input_shape(self) -> tuple[int | str, ...]:
+        if self.options.head == "flatten":
+            return self.in_shape  # the classifier reads exactly width x h x w features
         return (self.in_shape[0], "H", "W")  # shared weights and global pooling fit any size
 
 

@@ -80,6 +80,8 @@ def net_params(kind: str, in_shape: tuple[int, int, int], num_classes: int,
 
     >>> f"{net_params('dense', (3, 2160, 3840), 10, depth=1):,}"  # 4K: 256 units x 24.9M inputs
     '6,370,102,026'
+    >>> net_params("conv", (1, 8, 8), 10, width=4, depth=1, kernel_size=3, head="flatten")
+    2610
     """
     kind = _one_of("kind", kind, KINDS)
     c, h, w = _shape("in_shape", in_shape, 3)
@@ -88,11 +90,12 @@ def net_params(kind: str, in_shape: tuple[int, int, int], num_classes: int,
     if kind == "dense":
         widths = [c * h * w] + [o.hidden] * o.depth + [num_classes]
         return sum(a * b + b for a, b in zip(widths, widths[1:]))
-    c_ins = [c] + [o.width] * (o.depth - 1)
+    c_ins, sizes = [c] + [o.width] * (o.depth - 1), block_sizes((h, w), o)  # ConvNet's checks
     if kind == "conv":
-        block_sizes((h, w), o)  # the same kernel-size check as ConvNet
         layers = sum(conv_layer_params(c_in, o.width, o.kernel_size) for c_in in c_ins)
     else:
         layers = sum(local_layer_params(h_out, w_out, c_in, o.width, o.kernel_size)
-                     for c_in, (h_out, w_out) in zip(c_ins, block_sizes((h, w), o)))
-    return layers + o.width * num_classes + num_classes
+                     for c_in, (h_out, w_out) in zip(c_ins, sizes))
+    h_last, w_last = sizes[-1]
+    features = o.width * (h_last * w_last if o.head == "flatten" else 1)  # the classifier's input
+    return layers + features * num_classes + num_classes

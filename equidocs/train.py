@@ -3,7 +3,8 @@
 Every model kind gets the same loss (cross-entropy), the same optimiser (Adam), the same stopping
 rule and budget; only the learning rate differs, and it is picked on a validation split by
 :func:`tune_lr`. A run stops when the training set is fit (full training loss below ``fit_loss``)
-or the training loss plateaus, and records whether it hit the step budget instead.
+or the training loss plateaus, and records whether it hit the step budget instead. With
+``TrainConfig(augment="shift")`` every training minibatch is randomly, circularly shifted.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from equidocs.models import make_model
 from equidocs.params import count_parameters
 from equidocs.progress import Progress
 
+AUGMENTS = ("none", "shift")
+SHIFT_SEED_OFFSET = 104729  # the shift stream's seed is job.seed + this (batch order: + 7919)
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,7 @@ class TrainConfig:
     fit_loss: float = 0.01    # "training set fit": full training loss below this
     patience: int = 300       # plateau: stop after this many steps without a 1% better loss
     weight_decay: float = 0.0  # Adam weight decay (0: none)
+    augment: str = "none"     # "shift": roll each training image by a random circular (dy, dx)
 
     def __post_init__(self) -> None:
         for name in ("batch_size", "max_steps", "eval_every", "patience"):
@@ -50,6 +54,9 @@ class TrainConfig:
             number = isinstance(value, (int, float)) and not isinstance(value, bool)
             if not (number and math.isfinite(value) and (value > 0 or (value == 0 and low != "positive"))):
                 raise ValueError(f"TrainConfig.{name}={value!r}: expected a {low} finite number")
+        if self.augment not in AUGMENTS:
+            raise ValueError(f"TrainConfig.augment={self.augment!r}: expected one of "
+                             f"{', '.join(map(repr, AUGMENTS))}")
 
 
 @dataclass(frozen=True)
@@ -104,6 +111,34 @@ def accuracy(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, batch: in
     return hits / len(x)
 
 
+def roll_batch(x: torch.Tensor, dy: torch.Tensor, dx: torch.Tensor) -> torch.Tensor:
+    """Roll each image by its own circular shift: out[i] = torch.roll(x[i], (dy[i], dx[i]), (1, 2)).
+
+    x is (N, C, H, W); dy, dx are (N,) integer tensors (positive: content moves down / right).
+
+    >>> x = torch.arange(6.0).reshape(2, 1, 1, 3)
+    >>> roll_batch(x, torch.tensor([0, 0]), torch.tensor([1, -1]))[:, 0, 0]
+    tensor([[2., 0., 1.],
+            [4., 5., 3.]])
+    """
+    if x.ndim != 4 or dy.shape != x.shape[:1] or dx.shape != x.shape[:1]:
+        raise ValueError(f"roll_batch: expected x (N, C, H, W) and dy, dx (N,), got x "
+                         f"{tuple(x.shape)}, dy {tuple(dy.shape)}, dx {tuple(dx.shape)}")
+    n, c, h, w = x.shape
+    rows = (torch.arange(h, device=x.device) - dy.to(x.device)[:, None]) % h  # (N, H): source rows
+    cols = (torch.arange(w, device=x.device) - dx.to(x.device)[:, None]) % w  # (N, W)
+    x = x.gather(2, rows[:, None, :, None].expand(n, c, h, w))
+    return x.gather(3, cols[:, None, None, :].expand(n, c, h, w))
+
+
+def _random_shift(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """x with each image rolled by (dy, dx) drawn uniformly from all H x W offsets."""
+    n, _, h, w = x.shape
+    dy = torch.randint(h, (n,), generator=generator)
+    dx = torch.randint(w, (n,), generator=generator)
+    return roll_batch(x, dy, dx)
+
+
 def _full_loss(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int = 1024) -> float:
     model.eval()
     with torch.no_grad():
@@ -143,6 +178,9 @@ def _train(job: Job, device: str, splits: Splits | None) -> RunResult:
     model = make_model(job.kind, tuple(x.shape[1:]), splits.num_classes, **job.model).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     order = torch.Generator().manual_seed(job.seed + 7919)
+    shifts = None  # augment="none" draws nothing more: the run is exactly the unaugmented one
+    if cfg.augment == "shift":
+        shifts = torch.Generator().manual_seed(job.seed + SHIFT_SEED_OFFSET)
     n = len(x)
     batch = min(cfg.batch_size, n)
     perm, cursor = torch.randperm(n, generator=order), 0
@@ -156,7 +194,8 @@ def _train(job: Job, device: str, splits: Splits | None) -> RunResult:
         idx = perm[cursor:cursor + batch].to(device)
         cursor += batch
         model.train()
-        loss = F.cross_entropy(model(x[idx]), y[idx])
+        xb = x[idx] if shifts is None else _random_shift(x[idx], shifts)  # never val / test
+        loss = F.cross_entropy(model(xb), y[idx])
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

@@ -6,6 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
 
+from equidocs.equivariance import assert_equivariant, equivariance_error
 from equidocs.models import (KINDS, BlurPool2d, ConvNet, DenseNet, LocallyConnected2d,
                              LocallyConnectedNet, NetOptions, block_sizes, make_model)
 
@@ -93,7 +94,7 @@ def test_every_kind_builds_from_the_same_options(kind, downsample, in_shape):
 
 
 @pytest.mark.parametrize("downsample", ["none", "stride", "maxpool", "blurpool"])
-@pytest.mark.parametrize("head", ["avg", "max"])
+@pytest.mark.parametrize("head", ["avg", "max", "flatten"])
 @pytest.mark.parametrize("padding", ["circular", "zeros"])
 def test_local_net_with_tied_weights_is_the_conv_net(downsample, head, padding):
     options = dict(width=4, depth=3, kernel_size=3, downsample=downsample, head=head,
@@ -116,6 +117,42 @@ def test_conv_net_reads_any_image_size_but_local_and_dense_need_theirs():
     assert conv(_randn(2, 1, 20, 16)).shape == (2, 3)
     with pytest.raises(ValueError, match=r"expected shape \(N, 1, 12, 12\), got \(2, 1, 20, 16\)"):
         local(_randn(2, 1, 20, 16))
+
+
+@pytest.mark.parametrize("downsample", ["none", "stride", "maxpool", "blurpool"])
+@pytest.mark.parametrize("kind", ["conv", "local"])
+def test_flatten_head_reads_the_whole_last_feature_map(kind, downsample):
+    in_shape = (2, 11, 9)
+    model = make_model(kind, in_shape, 7, downsample=downsample, head="flatten", **SMALL)
+    h, w = block_sizes(in_shape[1:], model.options)[-1]
+    assert model.classifier.in_features == SMALL["width"] * h * w
+    x = _randn(5, *in_shape)
+    torch.testing.assert_close(model(x), model.classifier(model.features(x).flatten(1)))
+    assert model(x).shape == (5, 7)
+
+
+def test_flatten_head_keeps_the_blocks_and_their_random_draws():
+    def build(head: str) -> nn.Module:
+        torch.manual_seed(7)
+        return make_model("conv", (1, 10, 10), 3, head=head, **SMALL)
+
+    pooled, flat = build("max"), build("flatten")
+    blocks = zip(pooled.blocks.state_dict().values(), flat.blocks.state_dict().values())
+    assert all(torch.equal(a, b) for a, b in blocks)  # built first, from the same RNG draws
+
+
+def test_flatten_head_conv_net_is_not_shift_invariant_but_the_max_pooled_one_is():
+    def build(head: str) -> nn.Module:
+        torch.manual_seed(0)
+        return make_model("conv", (1, 10, 10), 4, head=head, **SMALL).double()
+
+    pooled, flat = build("max"), build("flatten")
+    x = _randn(6, 1, 10, 10, dtype=torch.float64)
+    assert_equivariant(pooled, x)  # logits: this asserts invariance under circular shifts
+    assert_equivariant(flat.features, x)  # the same equivariant feature map ...
+    assert min(equivariance_error(flat, x, dy, dx) for dy, dx in [(1, 0), (0, 1), (2, -3)]) > 0.01
+    with pytest.raises(AssertionError, match="not equivariant"):  # ... read out by position
+        assert_equivariant(flat, x)
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -165,7 +202,7 @@ BAD_CALLS = [
     (lambda: make_model("dense", (1, 8, 8), 3, downsample="avgpool"), ValueError,
      "downsample='avgpool': expected one of 'none', 'stride', 'maxpool', 'blurpool'"),
     (lambda: make_model("local", (1, 8, 8), 3, head="sum"), ValueError,
-     "head='sum': expected one of 'avg', 'max'"),
+     "head='sum': expected one of 'avg', 'max', 'flatten'"),
     (lambda: make_model("conv", (1, 8, 8), 3, width=0), ValueError,
      "width=0: expected a positive integer"),
     (lambda: make_model("conv", (1, 8, 8), 3, width=2.5), TypeError,
@@ -188,6 +225,8 @@ BAD_CALLS = [
      r"input x: expected shape \(N, 1, H, W\), got \(1, 8, 8\)"),
     (lambda: make_model("conv", (1, 8, 8), 3)(_randn(2, 3, 8, 8)), ValueError,
      r"input x: expected shape \(N, 1, H, W\), got \(2, 3, 8, 8\)"),
+    (lambda: make_model("conv", (1, 8, 8), 3, head="flatten")(_randn(2, 1, 10, 10)), ValueError,
+     r"input x: expected shape \(N, 1, 8, 8\), got \(2, 1, 10, 10\)"),
     (lambda: make_model("dense", (1, 8, 8), 3)(_randn(2, 1, 8, 9)), ValueError,
      r"input x: expected shape \(N, 1, 8, 8\), got \(2, 1, 8, 9\)"),
     (lambda: make_model("local", (1, 8, 8), 3)([[0.0]]), TypeError,

@@ -44,6 +44,18 @@ def test_net_params_equals_count_of_the_built_net(kind, downsample, in_shape, de
     assert net_params(kind, in_shape, 7, **options) == count_parameters(model)
 
 
+@pytest.mark.parametrize("downsample", DOWNSAMPLES)
+@pytest.mark.parametrize("kind", ["conv", "local"])
+@pytest.mark.parametrize("in_shape, depth", [((1, 8, 8), 1), ((3, 12, 14), 3), ((2, 9, 13), 2)])
+def test_net_params_of_a_flatten_head_equals_count_of_the_built_net(kind, downsample, in_shape, depth):
+    options = dict(width=5, depth=depth, kernel_size=3, downsample=downsample, head="flatten")
+    model = make_model(kind, in_shape, 7, **options)
+    assert net_params(kind, in_shape, 7, **options) == count_parameters(model)
+    h, w = model.features(torch.zeros(1, *in_shape)).shape[2:]
+    pooled = net_params(kind, in_shape, 7, **{**options, "head": "max"})
+    assert net_params(kind, in_shape, 7, **options) - pooled == 5 * (h * w - 1) * 7
+
+
 @pytest.mark.parametrize("kind", KINDS)
 def test_net_params_at_4k_equals_a_meta_device_net(kind):
     in_shape = (3, *RESOLUTIONS["4K frame 3840x2160"])

@@ -10,7 +10,8 @@ import torch
 from equidocs import train as train_mod
 from equidocs.data import permute_pixels, pixel_permutation
 from equidocs.data_specs import PERMUTATION_SEED, make_splits
-from equidocs.train import Job, RunResult, TrainConfig, train, train_many, tune_lr
+from equidocs.equivariance import shift
+from equidocs.train import Job, RunResult, TrainConfig, roll_batch, train, train_many, tune_lr
 
 DATA = {"dataset": "patterns", "canvas": 8, "n_val": 30, "n_test": 30}
 SMALL = {"depth": 1, "width": 4, "kernel_size": 3, "hidden": 32, "head": "max"}
@@ -161,10 +162,106 @@ def test_tune_lr_rejects_empty_grid():
     ("batch_size", 0), ("batch_size", 1.5), ("max_steps", -1), ("max_steps", True),
     ("eval_every", 0), ("patience", "10"), ("lr", 0.0), ("lr", float("nan")), ("lr", "fast"),
     ("fit_loss", -0.1), ("fit_loss", float("inf")), ("weight_decay", -1e-4),
+    ("augment", "flip"), ("augment", None),
 ])
 def test_train_config_rejects_bad_values_naming_the_field(field, value):
     with pytest.raises(ValueError, match=rf"TrainConfig\.{field}="):
         TrainConfig(**{field: value})
+
+
+def test_train_config_names_the_valid_augmentations():
+    with pytest.raises(ValueError, match=r"TrainConfig\.augment='roll': expected one of 'none', 'shift'"):
+        TrainConfig(augment="roll")
+
+
+# ---- random-shift augmentation -----------------------------------------------------------------
+
+SHIFT = replace(SHORT, augment="shift")
+
+
+def test_roll_batch_rolls_each_image_circularly_by_its_own_shift():
+    x = torch.randn(5, 3, 7, 6, generator=torch.Generator().manual_seed(0))
+    dy, dx = torch.tensor([0, 1, -2, 9, 6]), torch.tensor([0, 5, 3, -1, 13])
+    out = roll_batch(x, dy, dx)
+    for i in range(5):
+        assert torch.equal(out[i], torch.roll(x[i], (int(dy[i]), int(dx[i])), dims=(1, 2)))
+        assert torch.equal(out[i], shift(x[i], int(dy[i]), int(dx[i])))  # the same convention
+    assert torch.equal(torch.sort(out.flatten(1)).values, torch.sort(x.flatten(1)).values)
+
+
+def test_roll_batch_rejects_mismatched_shapes():
+    with pytest.raises(ValueError, match=r"roll_batch: expected x \(N, C, H, W\) and dy, dx \(N,\), "
+                                         r"got x \(2, 3, 4, 4\), dy \(3,\), dx \(2,\)"):
+        roll_batch(torch.zeros(2, 3, 4, 4), torch.zeros(3).long(), torch.zeros(2).long())
+
+
+def test_random_shifts_cover_every_offset():
+    x = torch.zeros(4000, 1, 4, 5)
+    x[:, 0, 0, 0] = 1  # a dot at the origin lands at (dy, dx)
+    out = train_mod._random_shift(x, torch.Generator().manual_seed(0))
+    counts = out.sum(dim=(0, 1))
+    assert out.sum(dim=(1, 2, 3)).eq(1).all() and counts.min() > 0.6 * 4000 / 20
+
+
+@pytest.mark.parametrize("kind, head", [("dense", "max"), ("conv", "flatten"), ("local", "max")])
+def test_shift_augmented_job_is_deterministic_and_differs_from_none(kind, head):
+    j = replace(job(kind, cfg=SHIFT), model={**SMALL, "head": head})
+    a, b = train(j), train(j)
+    assert numbers(a) == numbers(b)
+    assert a.loss_curve != train(replace(j, train=SHORT)).loss_curve
+
+
+def test_shift_augmentation_barely_touches_an_invariant_net():
+    # Circular padding + max pooling: the conv net's logits ignore circular shifts, so only the
+    # summation order of its gradients changes.
+    plain, shifted = train(job("conv")), train(job("conv", cfg=SHIFT))
+    assert (plain.train_acc, plain.val_acc, plain.test_acc) == (
+        shifted.train_acc, shifted.val_acc, shifted.test_acc)
+    assert [s for s, _ in shifted.loss_curve] == [s for s, _ in plain.loss_curve]
+    assert [v for _, v in shifted.loss_curve] == pytest.approx([v for _, v in plain.loss_curve], abs=1e-5)
+
+
+def test_none_never_shifts_and_shift_changes_only_the_training_images(monkeypatch):
+    plain = numbers(train(job("conv")))
+
+    def fail(x, generator):
+        raise AssertionError("augment='none' must not shift")
+
+    monkeypatch.setattr(train_mod, "_random_shift", fail)
+    assert numbers(train(job("conv"))) == plain
+
+    def draw_but_keep(x, generator):  # draws from the shift stream, leaves the images alone
+        torch.randint(8, (2, len(x)), generator=generator)
+        return x
+
+    monkeypatch.setattr(train_mod, "_random_shift", draw_but_keep)
+    assert numbers(train(job("conv", cfg=SHIFT))) == plain  # init and batch order untouched
+
+
+def test_shift_applies_to_training_minibatches_only(monkeypatch):
+    shifted, evaluated = [], []
+    real_shift, real_accuracy, real_loss = train_mod._random_shift, train_mod.accuracy, train_mod._full_loss
+
+    def spy_shift(x, generator):
+        shifted.append(len(x))
+        return real_shift(x, generator)
+
+    def spy(real):
+        def wrapped(model, x, y, *args):
+            evaluated.append(x)
+            return real(model, x, y, *args)
+        return wrapped
+
+    monkeypatch.setattr(train_mod, "_random_shift", spy_shift)
+    monkeypatch.setattr(train_mod, "accuracy", spy(real_accuracy))
+    monkeypatch.setattr(train_mod, "_full_loss", spy(real_loss))
+    cfg = TrainConfig(max_steps=40, eval_every=10, batch_size=8, fit_loss=10.0, augment="shift")
+    r = train(job("conv", cfg=cfg))
+    assert r.stop == "fit" and r.steps == 10 and shifted == [8] * 10  # fit at the first check
+    splits = make_splits(DATA, 32, seed=0)
+    clean = [splits.train.x, splits.train.x, splits.val.x, splits.test.x, splits.train.x]
+    assert len(evaluated) == len(clean)  # fit check, then train, val and test accuracy, train loss
+    assert all(torch.equal(x, c) for x, c in zip(evaluated, clean))
 
 
 # ---- make_splits -------------------------------------------------------------------------------
