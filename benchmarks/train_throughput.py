@@ -25,8 +25,8 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from torch.utils.flop_counter import FlopCounterMode
 
+from equidocs.compute import training_flops
 from equidocs.data_specs import make_splits
 from equidocs.experiments.common import MODEL
 from equidocs.models import make_model
@@ -103,14 +103,6 @@ def matmul_peak(threads: int, reps: int, n: int = 2048) -> dict:
     flops = 2 * n ** 3
     return {"threads": threads, "n": n, "best_gflops": flops / min(times) / 1e9,
             "median_gflops": flops / statistics.median(times) / 1e9}
-
-
-def training_flops(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> int:
-    """FLOPs of forward + backward of one minibatch, as torch's FlopCounterMode counts them."""
-    with FlopCounterMode(display=False) as counter:
-        F.cross_entropy(model(x), y).backward()
-    model.zero_grad(set_to_none=True)
-    return counter.get_total_flops()
 
 
 def step_times(kind: str, canvas: int, threads: int, rounds: int, round_s: float,

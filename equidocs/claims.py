@@ -347,6 +347,60 @@ def gap_survives_capacity() -> Claim:
     return Claim("capacity.gap_survives_capacity", check)
 
 
+CONTROL_WORDS = {"conv": "conv net (pooled head)", "conv+flatten": "conv net with a flatten head",
+                 "dense": "dense net", "dense+shift": "dense net trained with shift augmentation"}
+
+
+def _control(records: dict, name: str) -> tuple[dict, str]:
+    """One ratio of the readout / augmentation controls, and its two arms' needs in words."""
+    data = records["heads_augmentation"]["result"]
+    r = data["ratios"][name]
+    arms = data["arms"]
+    return r, f"{_need(arms[r['worse']])} against {_need(arms[r['better']])}"
+
+
+def _verdict(r: dict) -> str:
+    """"more" / "fewer" when a ratio's 95% interval excludes 1 (worse / better), else "inconclusive"."""
+    if r["value"] is not None and r["low"] > 1:
+        return "more"
+    if r["value"] is not None and r["high"] is not None and r["high"] < 1:
+        return "fewer"
+    return "inconclusive, the interval includes 1"
+
+
+def control_sentence(name: str) -> Claim:
+    """A computed sentence (always true): one ratio of the readout / augmentation controls, in
+    examples and in training compute, each with its interval and its verdict."""
+
+    def check(records: dict) -> Verdict:
+        r, needs = _control(records, name)
+        worse, better = CONTROL_WORDS[r["worse"]], CONTROL_WORDS[r["better"]]
+        if r["examples"]["value"] is None:
+            return Verdict(True, f"The {worse} and the {better} cannot be compared: the {better} never "
+                           f"reached the target", str(r))
+        sentence = (f"The {worse} needs {_ratio_phrase(r['examples'])} of the {better} ({needs}): "
+                    f"{_verdict(r['examples'])}; to train one net at that need it spends "
+                    f"{_ratio_phrase(r['compute'], 'times the training compute')}: {_verdict(r['compute'])}")
+        return Verdict(True, sentence, str(r))
+
+    return Claim(f"controls.{name}", check)
+
+
+def control_saves(name: str, unit: str = "examples") -> Claim:
+    """In the readout / augmentation controls, the better arm of ratio ``name`` needs less of
+    ``unit`` ("examples" or "compute"): the ratio's 95% interval lies above 1."""
+
+    def check(records: dict) -> Verdict:
+        r, needs = _control(records, name)
+        ratio = r[unit]
+        what = "times the examples" if unit == "examples" else "times the training compute"
+        sentence = (f"The {CONTROL_WORDS[r['worse']]} needs {_ratio_phrase(ratio, what)} of the "
+                    f"{CONTROL_WORDS[r['better']]}" + (f" ({needs})" if unit == "examples" else ""))
+        return Verdict(ratio["value"] is not None and ratio["low"] > 1, sentence, str(r))
+
+    return Claim(f"controls.{name}_{unit}", check)
+
+
 def _sizes(ns: list) -> str:
     """``n = 16, 64 and 256`` style list of training-set sizes.
 
@@ -388,6 +442,10 @@ CLAIMS: dict[str, Claim] = {c.name: c for c in [
     gain_saves_data("sharing_without_locality"),
     *(gain_sentence(name) for name in ("sharing_with_locality", "sharing_without_locality",
                                        "locality_with_sharing", "locality_without_sharing", "readout")),
+    *(control_sentence(name) for name in ("pooling", "sharing_flatten", "augmentation", "augmented_vs_conv",
+                                          "dense_vs_conv")),
+    *(control_saves(name, unit) for name in ("pooling", "sharing_flatten", "augmentation", "augmented_vs_conv",
+                                             "dense_vs_conv") for unit in ("examples", "compute")),
 ]}
 
 

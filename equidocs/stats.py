@@ -411,6 +411,46 @@ def need_ratio(worse: Need, better: Need, level: float = 0.95) -> Ratio:
                  not undetermined and (worse.censored == ABOVE or better.censored == BELOW))
 
 
+def loglog_at(ns: Sequence[float], values: Sequence[float], n: float) -> float:
+    """``values`` (positive, measured at the sorted sizes ``ns``) read at ``n``: linear interpolation
+    in log-log, extended along the end segments past the first and last size.
+
+    >>> round(loglog_at([10, 100], [5.0, 500.0], 1000), 6)  # values ~ n^2 / 20
+    50000.0
+    """
+    ns_, values_ = np.asarray(ns, float), np.asarray(values, float)
+    if (len(ns_) != len(values_) or len(ns_) == 0 or not np.all(ns_ > 0) or not np.all(values_ > 0)
+            or not np.all(np.isfinite(values_)) or np.any(np.diff(ns_) <= 0)):
+        raise ValueError(f"loglog_at: expected positive values at increasing sizes, got ns={list(ns)}, "
+                         f"values={list(values)}")
+    x, y = np.log(ns_), np.log(values_)
+    if len(x) == 1:
+        return float(values[0])
+    t = math.log(n)
+    i = 0 if t <= x[0] else len(x) - 2 if t >= x[-1] else int(np.searchsorted(x, t)) - 1
+    slope = (y[i + 1] - y[i]) / (x[i + 1] - x[i])
+    return float(math.exp(y[i] + slope * (t - x[i])))
+
+
+def need_in(need: Need, ns: Sequence[float], values: Sequence[float], level: float = 0.95) -> Need:
+    """A need re-expressed in a quantity measured at each training-set size (e.g. the training
+    compute of a run at that size): the point and every bootstrap draw are read off ``values`` by
+    :func:`loglog_at`, and the interval is the draws' percentiles. Censoring carries over, so a
+    :func:`need_ratio` of two re-expressed needs is a ratio of that quantity at the needs (a bound
+    stays a bound when the quantity grows with the size).
+
+    >>> n = Need(100.0, "", 50.0, 200.0, (50.0, 100.0, 200.0), ("", "", ""))
+    >>> m = need_in(n, [10, 1000], [1.0, 10000.0])  # values ~ n^2 / 100
+    >>> round(m.value), m.draws_censored
+    (100, ('', '', ''))
+    """
+    mapped = [loglog_at(ns, values, d) for d in need.draws]
+    tail = 100 * (1 - level) / 2
+    low, high = np.percentile(mapped, [tail, 100 - tail]) if mapped else (math.nan, math.nan)
+    return Need(loglog_at(ns, values, need.value), need.censored, float(low), float(high),
+                tuple(mapped), need.draws_censored)
+
+
 def _share(labels: tuple, which: str) -> float:
     return float(np.mean(np.asarray(labels) == which)) if labels else 0.0
 

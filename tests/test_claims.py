@@ -184,3 +184,28 @@ def test_the_capacity_gap_holds_only_when_every_interval_is_apart_at_the_largest
     assert "at 6×6 they are apart too" in claims.render("capacity.gap_survives_capacity",
                                                          capacity_record(small="above"), "x.md")
     assert not claims.evaluate("capacity.gap_survives_capacity", capacity_record("inconclusive")).holds
+
+
+def controls_record(examples=(8.0, 5.0, 13.0), compute=(0.5, 0.3, 0.8)):
+    ratio = lambda v, lo, hi: {"value": v, "low": lo, "high": hi, "lower_bound_only": False}  # noqa: E731
+    need = lambda v: {"need": {"value": v, "censored": "", "ci": [0.8 * v, 1.2 * v]}}  # noqa: E731
+    return {"heads_augmentation": {"result": {
+        "arms": {"dense+shift": need(480.0), "conv": need(60.0)},
+        "ratios": {"augmented_vs_conv": {"worse": "dense+shift", "better": "conv", "measures": "",
+                                         "examples": ratio(*examples), "compute": ratio(*compute)}}}}}
+
+
+def test_a_control_sentence_gives_both_ratios_and_a_verdict_for_each():
+    text = claims.render("controls.augmented_vs_conv", controls_record(), "x.md")
+    assert "needs 8.0 times the examples (95% interval 5.0 to 13) of the conv net (pooled head)" in text
+    assert "480 examples (95% interval 384 to 576) against 60 examples" in text
+    assert "0.50 times the training compute (95% interval 0.30 to 0.80): fewer" in text
+    close = controls_record(compute=(1.1, 0.7, 1.6))
+    assert "training compute (95% interval 0.70 to 1.6): inconclusive" in claims.render(
+        "controls.augmented_vs_conv", close, "x.md")
+
+
+def test_a_control_saves_only_when_its_interval_lies_above_one():
+    assert claims.evaluate("controls.augmented_vs_conv_examples", controls_record()).holds
+    assert not claims.evaluate("controls.augmented_vs_conv_compute", controls_record()).holds
+    assert not claims.evaluate("controls.augmented_vs_conv_examples", controls_record((1.3, 0.9, 2.0))).holds

@@ -28,7 +28,7 @@ from equidocs.plotting import (COLUMN_PX, FIG_WIDTH, KIND_COLORS, MIN_TEXT_PX, O
                                theme)
 
 FIGURES = ("parameter_counts", "equivariance_error", "sample_efficiency", "amnesia", "weights",
-           "resolution_scaling", "explorer_models", "sharing_locality", "amnesia_distance", "capacity")
+           "resolution_scaling", "explorer_models", "sharing_locality", "amnesia_distance", "capacity", "heads_augmentation")
 KINDS = ("conv", "local", "dense")
 
 
@@ -182,7 +182,23 @@ def _capacity() -> dict:
         search.train_many = real
 
 
-SYNTHETIC = {"capacity": _capacity, "sharing_locality": _sharing_locality, "amnesia_distance": _amnesia_distance, "parameter_counts": _parameter_counts, "equivariance_error": _equivariance_error,
+def _heads_augmentation() -> dict:
+    """The experiment on a fake trainer whose needs and step counts are known (as its own tests)."""
+    from dataclasses import replace
+
+    import test_heads_augmentation as t
+
+    from equidocs.experiments import heads_augmentation as ha, search
+    from equidocs.experiments.common import RunContext
+
+    real, search.train_many = search.train_many, t._fake_train_many
+    try:
+        return ha.run(replace(ha.Config(), seeds=(0, 1, 2), boot=20), RunContext(workers=1))
+    finally:
+        search.train_many = real
+
+
+SYNTHETIC = {"heads_augmentation": _heads_augmentation, "capacity": _capacity, "sharing_locality": _sharing_locality, "amnesia_distance": _amnesia_distance, "parameter_counts": _parameter_counts, "equivariance_error": _equivariance_error,
              "sample_efficiency": _sample_efficiency, "amnesia": _amnesia, "weights": _weights,
              "resolution_scaling": _resolution_scaling, "explorer_models": _explorer_models}
 
@@ -276,7 +292,8 @@ def test_figures_draw_the_kinds_in_kind_colours(name):
     fig, _ = _draw(name, "light")
     try:
         colours = _artist_colours(fig)
-        missing = [k for k in KINDS if to_hex(KIND_COLORS[k]) not in colours]
+        shown = {"heads_augmentation": ("conv", "dense")}.get(name, KINDS)  # its arms are conv and dense nets
+        missing = [k for k in shown if to_hex(KIND_COLORS[k]) not in colours]
         assert not missing, f"{name}: no artist in the colour of {missing} ({sorted(colours)})"
     finally:
         plt.close(fig)

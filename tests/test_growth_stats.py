@@ -129,3 +129,26 @@ def test_need_ratio_recovers_a_known_ratio_and_names_bounds():
     bound = stats.need_ratio(short, better)
     assert bound.lower_bound_only and bound.high is None and bound.low < 128 / 40
     assert stats.need_ratio(better, short).value is None  # the better one never reached it
+
+
+def test_a_need_read_in_a_power_law_quantity_is_that_law_at_every_draw():
+    need = stats.Need(100.0, "", 60.0, 170.0, (60.0, 100.0, 170.0, 300.0), ("", "", "", "above"))
+    mapped = stats.need_in(need, [10, 50, 1000], [3 * 10 ** 1.5, 3 * 50 ** 1.5, 3 * 1000 ** 1.5])
+    assert mapped.value == pytest.approx(3 * 100 ** 1.5)
+    assert mapped.draws == pytest.approx(tuple(3 * d ** 1.5 for d in need.draws))
+    assert mapped.censored == "" and mapped.draws_censored == need.draws_censored
+
+
+def test_a_ratio_of_needs_read_in_compute_is_the_ratio_of_compute_at_the_needs():
+    a = stats.Need(400.0, "", 300.0, 500.0, (300.0, 400.0, 500.0), ("", "", ""))
+    b = stats.Need(100.0, "", 80.0, 120.0, (80.0, 100.0, 120.0), ("", "", ""))
+    ns, cost = [10, 1000], [10.0, 1000.0]  # compute proportional to n: the ratio is unchanged
+    assert stats.need_ratio(stats.need_in(a, ns, cost), stats.need_in(b, ns, cost)).value == pytest.approx(4.0)
+    steep = [10.0, 1000.0 ** 2 / 10]  # compute ~ n^2: the ratio squares
+    assert stats.need_ratio(stats.need_in(a, ns, steep), stats.need_in(b, ns, steep)).value == pytest.approx(16.0)
+
+
+@pytest.mark.parametrize("ns, values", [([10, 10], [1.0, 2.0]), ([10, 20], [1.0, 0.0]), ([], [])])
+def test_loglog_reading_rejects_sizes_or_values_it_cannot_use(ns, values):
+    with pytest.raises(ValueError, match="loglog_at"):
+        stats.loglog_at(ns, values, 15)

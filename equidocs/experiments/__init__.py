@@ -24,6 +24,7 @@ NAMES = (
     "sharing_locality",
     "amnesia_distance",
     "capacity",
+    "heads_augmentation",
 )
 PROFILES = ("quick", "full")
 

@@ -15,7 +15,7 @@ batches the runs of all conditions into one :func:`equidocs.train.train_many` ca
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -57,10 +57,11 @@ class Condition:
     size: int      # axis (a): canvas side; axis (b): upsampling factor
     data: dict
     model: dict
+    train: dict = field(default_factory=dict)  # TrainConfig fields on top of the budget, e.g. augment
 
 
 def _job(c: Condition, n: int, seed: int, lr: float, cfg) -> Job:
-    return Job(c.kind, c.data, n, seed, model=c.model, train=replace(budget(cfg, n), lr=lr))
+    return Job(c.kind, c.data, n, seed, model=c.model, train=replace(budget(cfg, n), lr=lr, **c.train))
 
 
 def pilot(conds: list[Condition], cfg, ctx) -> dict[Condition, int]:
@@ -134,9 +135,11 @@ def tune(conds: list[Condition], at: dict[Condition, int], cfg, ctx) -> dict[Con
 
 def _rows(tried: dict[int, list]) -> list[dict]:
     """Per rung tried (training-set size -> its seeds' runs), in size order: the test and training
-    accuracies, stop reasons and parameter count, as :func:`bracket` and :func:`climb` return them."""
+    accuracies, stop reasons, optimiser steps and parameter count, as :func:`bracket` and
+    :func:`climb` return them."""
     return [{"n": n, "acc": [r.test_acc for r in runs], "stop": [r.stop for r in runs],
-             "train_acc": [r.train_acc for r in runs], "params": runs[0].params}
+             "train_acc": [r.train_acc for r in runs], "steps": [r.steps for r in runs],
+             "params": runs[0].params}
             for n, runs in sorted(tried.items())]
 
 

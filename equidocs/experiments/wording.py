@@ -52,3 +52,28 @@ def ratio_words(value: float | None, low: float, high: float | None, lower_bound
     if lower_bound_only or high is None:
         return f"more than {times(low)}×"
     return f"{times(value)}× (95% interval {times(low)} to {times(high)})"
+
+
+def _flops(value: float, unit: tuple[float, str]) -> str:
+    scale, name = unit
+    number = value / scale
+    return f"{number:.2g}" if number < 10 else f"{number:,.0f}"
+
+
+def flop_words(value: float, censored: str, ci: tuple[float, float] | list[float] | None = None) -> str:
+    """A count of floating-point operations with an SI prefix, its 95% interval in the same unit
+    when ``ci`` is given, and censoring said as in :func:`need_words`.
+
+    >>> flop_words(2.345e9, ""), flop_words(2.3e9, "", (1.5e9, 3.1e9)), flop_words(8.1e12, "above")
+    ('2.3 GFLOP', '2.3 GFLOP (95% interval 1.5 to 3.1)', 'more than 8.1 TFLOP')
+    """
+    units = [(1e15, "PFLOP"), (1e12, "TFLOP"), (1e9, "GFLOP"), (1e6, "MFLOP"), (1e3, "kFLOP"), (1.0, "FLOP")]
+    unit = next((u for u in units if value >= u[0]), units[-1])
+    words = f"{_flops(value, unit)} {unit[1]}"
+    if censored == stats.ABOVE:
+        return f"more than {words}"
+    if censored == stats.BELOW:
+        return f"at most {words}"
+    if ci is None:
+        return words
+    return f"{words} (95% interval {_flops(ci[0], unit)} to {_flops(ci[1], unit)})"
