@@ -368,19 +368,32 @@ def _verdict(r: dict) -> str:
     return "inconclusive, the interval includes 1"
 
 
+def _undetermined(arms: dict, r: dict) -> str:
+    """Why a ratio of two needs has no value: which net's censoring leaves it open."""
+    better, worse = CONTROL_WORDS[r["better"]], CONTROL_WORDS[r["worse"]]
+    if arms[r["better"]]["need"]["censored"] == "above":
+        return f"the {better} never reached the target"
+    return f"the {worse} reached the target on its smallest training set"
+
+
 def control_sentence(name: str) -> Claim:
     """A computed sentence (always true): one ratio of the readout / augmentation controls, in
     examples and in training compute, each with its interval and its verdict."""
 
     def check(records: dict) -> Verdict:
         r, needs = _control(records, name)
+        arms = records["heads_augmentation"]["result"]["arms"]
         worse, better = CONTROL_WORDS[r["worse"]], CONTROL_WORDS[r["better"]]
         if r["examples"]["value"] is None:
-            return Verdict(True, f"The {worse} and the {better} cannot be compared: the {better} never "
-                           f"reached the target", str(r))
+            return Verdict(True, f"The {worse} and the {better} cannot be compared: {_undetermined(arms, r)}",
+                           str(r))
+        compute = (f"to train one net at that need it spends "
+                   f"{_ratio_phrase(r['compute'], 'times the training compute')}: {_verdict(r['compute'])}"
+                   if r["compute"]["value"] is not None else
+                   "their training compute at the need cannot be compared (a need that is only a bound, and "
+                   "a compute that does not grow with the training set)")
         sentence = (f"The {worse} needs {_ratio_phrase(r['examples'])} of the {better} ({needs}): "
-                    f"{_verdict(r['examples'])}; to train one net at that need it spends "
-                    f"{_ratio_phrase(r['compute'], 'times the training compute')}: {_verdict(r['compute'])}")
+                    f"{_verdict(r['examples'])}; {compute}")
         return Verdict(True, sentence, str(r))
 
     return Claim(f"controls.{name}", check)
@@ -393,10 +406,12 @@ def control_saves(name: str, unit: str = "examples") -> Claim:
     def check(records: dict) -> Verdict:
         r, needs = _control(records, name)
         ratio = r[unit]
+        if ratio["value"] is None:
+            return Verdict(False, "", f"{unit} ratio undetermined: {r}")
         what = "times the examples" if unit == "examples" else "times the training compute"
         sentence = (f"The {CONTROL_WORDS[r['worse']]} needs {_ratio_phrase(ratio, what)} of the "
                     f"{CONTROL_WORDS[r['better']]}" + (f" ({needs})" if unit == "examples" else ""))
-        return Verdict(ratio["value"] is not None and ratio["low"] > 1, sentence, str(r))
+        return Verdict(ratio["low"] > 1, sentence, str(r))
 
     return Claim(f"controls.{name}_{unit}", check)
 

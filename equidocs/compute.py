@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
 from equidocs.models import make_model
+from equidocs.train import TrainConfig
 
 
 def training_flops(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> int:
@@ -46,7 +47,7 @@ def flops_per_example(kind: str, in_shape: tuple[int, int, int], num_classes: in
     return total // batch
 
 
-def run_flops(steps: int, n_train: int, per_example: int, batch_size: int = 128) -> int:
+def run_flops(steps: int, n_train: int, per_example: int, batch_size: int = TrainConfig.batch_size) -> int:
     """Training FLOPs of a run: ``steps`` minibatches of ``min(batch_size, n_train)`` examples.
 
     >>> run_flops(1000, 64, 10)  # the whole 64-example set is one minibatch

@@ -357,17 +357,58 @@ def need(ns: Sequence[float], per_seed: np.ndarray, target: float, *, n_test: in
     >>> 100 < n.value < 1000, n.censored, n.low <= n.value <= n.high
     (True, '', True)
     """
+    point, got = _bootstrap_crossings(ns, per_seed, target, n_test, draws, seed)
+    return _need(point, [g for g, _ in got], level)
+
+
+def _bootstrap_crossings(ns: Sequence[float], per_seed: np.ndarray, target: float, n_test: int, draws: int,
+                         seed: int) -> tuple[Crossing, list[tuple[Crossing, np.ndarray]]]:
+    """The seed-mean curve's crossing, and each bootstrap draw's crossing with its seed picks (the
+    draws of :func:`resampled_mean_curve`, in the same order of random numbers)."""
     per_seed = np.asarray(per_seed, float)
     if per_seed.ndim != 2 or per_seed.shape[1] != len(ns) or len(ns) == 0:
         raise ValueError(f"need: expected per_seed of shape (seeds, {len(ns)}), got {per_seed.shape}")
     point = censored_crossing(ns, per_seed.mean(0), target)
     rng = np.random.default_rng(seed)
     cross = censored_crossing if point.censored else extended_crossing
-    got = [cross(ns, resampled_mean_curve(per_seed, n_test, rng), target) for _ in range(draws)]
+    got = []
+    for _ in range(draws):
+        pick = rng.integers(0, len(per_seed), len(per_seed))
+        curve = rng.binomial(n_test, np.clip(per_seed[pick].mean(0), 0, 1)) / n_test
+        got.append((cross(ns, curve, target), pick))
+    return point, got
+
+
+def _need(point: Crossing, got: list[Crossing], level: float) -> Need:
     tail = 100 * (1 - level) / 2
     low, high = np.percentile([g.value for g in got], [tail, 100 - tail])
     return Need(point.value, point.censored, float(low), float(high),
                 tuple(g.value for g in got), tuple(g.censored for g in got))
+
+
+def need_and_cost(ns: Sequence[float], per_seed: np.ndarray, cost: np.ndarray, target: float, *, n_test: int,
+                  draws: int = 1000, seed: int = 0, level: float = 0.95) -> tuple[Need, Need]:
+    """:func:`need`, and from the same bootstrap draws the cost of one run at the need.
+
+    ``cost`` is (seeds, rungs), positive (e.g. each run's training FLOPs). The point reads the
+    seed-mean cost curve at the need (:func:`loglog_at`); each draw reads the mean cost of *its*
+    resampled seeds at *its* crossing, so the interval covers both the need's uncertainty and the
+    seeds' spread in cost. Censoring carries over: a need that is only a bound gives a bound on the
+    cost only where the cost grows with the training-set size (the caller checks).
+
+    >>> acc = np.array([[0.5, 0.8, 0.95], [0.6, 0.85, 0.97]])
+    >>> n, c = need_and_cost([10, 100, 1000], acc, np.array([[1.0, 10.0, 100.0]] * 2), 0.9, n_test=1000, draws=200)
+    >>> round(c.value / n.value, 6), c.censored == n.censored, len(c.draws) == 200
+    (0.1, True, True)
+    """
+    cost = np.asarray(cost, float)
+    if cost.shape != np.shape(per_seed):
+        raise ValueError(f"need_and_cost: expected cost of shape {np.shape(per_seed)} (seeds, rungs), "
+                         f"got {cost.shape}")
+    point, got = _bootstrap_crossings(ns, per_seed, target, n_test, draws, seed)
+    need_ = _need(point, [g for g, _ in got], level)
+    costs = [Crossing(loglog_at(ns, cost[pick].mean(0), g.value), g.censored) for g, pick in got]
+    return need_, _need(Crossing(loglog_at(ns, cost.mean(0), point.value), point.censored), costs, level)
 
 
 @dataclass(frozen=True)
@@ -430,25 +471,6 @@ def loglog_at(ns: Sequence[float], values: Sequence[float], n: float) -> float:
     i = 0 if t <= x[0] else len(x) - 2 if t >= x[-1] else int(np.searchsorted(x, t)) - 1
     slope = (y[i + 1] - y[i]) / (x[i + 1] - x[i])
     return float(math.exp(y[i] + slope * (t - x[i])))
-
-
-def need_in(need: Need, ns: Sequence[float], values: Sequence[float], level: float = 0.95) -> Need:
-    """A need re-expressed in a quantity measured at each training-set size (e.g. the training
-    compute of a run at that size): the point and every bootstrap draw are read off ``values`` by
-    :func:`loglog_at`, and the interval is the draws' percentiles. Censoring carries over, so a
-    :func:`need_ratio` of two re-expressed needs is a ratio of that quantity at the needs (a bound
-    stays a bound when the quantity grows with the size).
-
-    >>> n = Need(100.0, "", 50.0, 200.0, (50.0, 100.0, 200.0), ("", "", ""))
-    >>> m = need_in(n, [10, 1000], [1.0, 10000.0])  # values ~ n^2 / 100
-    >>> round(m.value), m.draws_censored
-    (100, ('', '', ''))
-    """
-    mapped = [loglog_at(ns, values, d) for d in need.draws]
-    tail = 100 * (1 - level) / 2
-    low, high = np.percentile(mapped, [tail, 100 - tail]) if mapped else (math.nan, math.nan)
-    return Need(loglog_at(ns, values, need.value), need.censored, float(low), float(high),
-                tuple(mapped), need.draws_censored)
 
 
 def _share(labels: tuple, which: str) -> float:

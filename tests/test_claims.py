@@ -186,11 +186,11 @@ def test_the_capacity_gap_holds_only_when_every_interval_is_apart_at_the_largest
     assert not claims.evaluate("capacity.gap_survives_capacity", capacity_record("inconclusive")).holds
 
 
-def controls_record(examples=(8.0, 5.0, 13.0), compute=(0.5, 0.3, 0.8)):
+def controls_record(examples=(8.0, 5.0, 13.0), compute=(0.5, 0.3, 0.8), censored=("", "")):
     ratio = lambda v, lo, hi: {"value": v, "low": lo, "high": hi, "lower_bound_only": False}  # noqa: E731
-    need = lambda v: {"need": {"value": v, "censored": "", "ci": [0.8 * v, 1.2 * v]}}  # noqa: E731
+    need = lambda v, c: {"need": {"value": v, "censored": c, "ci": [0.8 * v, 1.2 * v]}}  # noqa: E731
     return {"heads_augmentation": {"result": {
-        "arms": {"dense+shift": need(480.0), "conv": need(60.0)},
+        "arms": {"dense+shift": need(480.0, censored[0]), "conv": need(60.0, censored[1])},
         "ratios": {"augmented_vs_conv": {"worse": "dense+shift", "better": "conv", "measures": "",
                                          "examples": ratio(*examples), "compute": ratio(*compute)}}}}}
 
@@ -205,7 +205,24 @@ def test_a_control_sentence_gives_both_ratios_and_a_verdict_for_each():
         "controls.augmented_vs_conv", close, "x.md")
 
 
+@pytest.mark.parametrize("censored, reason", [
+    (("", "above"), "the conv net (pooled head) never reached the target"),
+    (("below", ""), "the dense net trained with shift augmentation reached the target on its smallest training set")])
+def test_a_control_sentence_says_which_net_leaves_a_ratio_undetermined(censored, reason):
+    record = controls_record(examples=(None, 0.0, None), censored=censored)
+    assert claims.render("controls.augmented_vs_conv", record, "x.md").endswith(reason)
+    assert not claims.evaluate("controls.augmented_vs_conv_examples", record).holds
+
+
+def test_a_compute_ratio_that_cannot_be_read_is_said_so():
+    record = controls_record(compute=(None, 0.0, None))
+    assert "training compute at the need cannot be compared" in claims.render("controls.augmented_vs_conv",
+                                                                              record, "x.md")
+    assert not claims.evaluate("controls.augmented_vs_conv_compute", record).holds
+
+
 def test_a_control_saves_only_when_its_interval_lies_above_one():
     assert claims.evaluate("controls.augmented_vs_conv_examples", controls_record()).holds
     assert not claims.evaluate("controls.augmented_vs_conv_compute", controls_record()).holds
+    assert claims.evaluate("controls.augmented_vs_conv_compute", controls_record(compute=(3.0, 2.0, 4.5))).holds
     assert not claims.evaluate("controls.augmented_vs_conv_examples", controls_record((1.3, 0.9, 2.0))).holds

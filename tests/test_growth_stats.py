@@ -131,21 +131,42 @@ def test_need_ratio_recovers_a_known_ratio_and_names_bounds():
     assert stats.need_ratio(better, short).value is None  # the better one never reached it
 
 
-def test_a_need_read_in_a_power_law_quantity_is_that_law_at_every_draw():
-    need = stats.Need(100.0, "", 60.0, 170.0, (60.0, 100.0, 170.0, 300.0), ("", "", "", "above"))
-    mapped = stats.need_in(need, [10, 50, 1000], [3 * 10 ** 1.5, 3 * 50 ** 1.5, 3 * 1000 ** 1.5])
-    assert mapped.value == pytest.approx(3 * 100 ** 1.5)
-    assert mapped.draws == pytest.approx(tuple(3 * d ** 1.5 for d in need.draws))
-    assert mapped.censored == "" and mapped.draws_censored == need.draws_censored
+ACC = np.array([[0.50, 0.80, 0.93, 0.97], [0.55, 0.84, 0.95, 0.98], [0.45, 0.78, 0.91, 0.96]])
+NS = [10, 100, 1000, 10000]
 
 
-def test_a_ratio_of_needs_read_in_compute_is_the_ratio_of_compute_at_the_needs():
-    a = stats.Need(400.0, "", 300.0, 500.0, (300.0, 400.0, 500.0), ("", "", ""))
-    b = stats.Need(100.0, "", 80.0, 120.0, (80.0, 100.0, 120.0), ("", "", ""))
-    ns, cost = [10, 1000], [10.0, 1000.0]  # compute proportional to n: the ratio is unchanged
-    assert stats.need_ratio(stats.need_in(a, ns, cost), stats.need_in(b, ns, cost)).value == pytest.approx(4.0)
-    steep = [10.0, 1000.0 ** 2 / 10]  # compute ~ n^2: the ratio squares
-    assert stats.need_ratio(stats.need_in(a, ns, steep), stats.need_in(b, ns, steep)).value == pytest.approx(16.0)
+def test_the_need_of_need_and_cost_is_need_itself():
+    n, _ = stats.need_and_cost(NS, ACC, np.ones_like(ACC), 0.9, n_test=1000, draws=300, seed=4)
+    assert n == stats.need(NS, ACC, 0.9, n_test=1000, draws=300, seed=4)
+
+
+def test_a_cost_that_follows_a_power_law_is_that_law_at_the_need_and_at_every_draw():
+    law = lambda n: 3 * np.asarray(n, float) ** 1.5  # noqa: E731
+    n, c = stats.need_and_cost(NS, ACC, np.tile(law(NS), (3, 1)), 0.9, n_test=1000, draws=300)
+    assert c.value == pytest.approx(law(n.value))
+    assert c.draws == pytest.approx(tuple(law(n.draws)))
+    assert (c.low, c.high) == pytest.approx((law(n.low), law(n.high)), rel=1e-3)  # percentiles interpolate
+
+
+def test_the_seeds_spread_in_cost_widens_the_cost_interval():
+    spread = np.array([[1.0] * 4, [4.0] * 4, [0.25] * 4]) * np.array(NS, float)  # same mean shape, seeds apart
+    steady = np.tile(spread.mean(0), (3, 1))
+    _, wide = stats.need_and_cost(NS, ACC, spread, 0.9, n_test=1000, draws=500)
+    _, narrow = stats.need_and_cost(NS, ACC, steady, 0.9, n_test=1000, draws=500)
+    assert wide.value == pytest.approx(narrow.value)
+    assert wide.high / wide.low > 1.5 * narrow.high / narrow.low
+
+
+def test_a_need_that_is_only_a_bound_gives_a_cost_that_is_a_bound():
+    never = ACC * 0.8  # never reaches 0.9
+    n, c = stats.need_and_cost(NS, never, np.tile(NS, (3, 1)).astype(float), 0.9, n_test=1000, draws=100)
+    assert n.censored == c.censored == "above" and c.value == pytest.approx(10000)
+    assert set(c.draws_censored) == {"above"}
+
+
+def test_need_and_cost_rejects_a_cost_of_another_shape():
+    with pytest.raises(ValueError, match="cost of shape"):
+        stats.need_and_cost(NS, ACC, np.ones((2, 4)), 0.9, n_test=1000)
 
 
 @pytest.mark.parametrize("ns, values", [([10, 10], [1.0, 2.0]), ([10, 20], [1.0, 0.0]), ([], [])])

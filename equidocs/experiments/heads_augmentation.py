@@ -35,7 +35,7 @@ from equidocs.compute import flops_per_example, run_flops
 from equidocs.data_specs import make_splits
 from equidocs.experiments.common import MODEL
 from equidocs.experiments.formatting import fmt_int, fmt_pct
-from equidocs.experiments.search import Condition, climb, deciding_stops, pilot, tune
+from equidocs.experiments.search import Condition, climb, deciding_rows, deciding_stops, pilot, tune
 from equidocs.experiments.wording import flop_words, need_words, ratio_words
 from equidocs.plotting import KIND_COLORS, KIND_MARKERS
 
@@ -126,10 +126,11 @@ def measure(cfg: Config, ctx, seed: int = 0) -> dict:
         acc = np.array([r["acc"] for r in rows]).T  # (seeds, rungs)
         per_example = flops_per_example(c.kind, shape, classes, **c.model)
         flops = np.array([[run_flops(s, r["n"], per_example) for s in r["steps"]] for r in rows]).T
-        needs[arm] = nd = stats.need(ns, acc, cfg.target, n_test=cfg.task["n_test"], draws=cfg.boot,
+        nd, cp = stats.need_and_cost(ns, acc, flops, cfg.target, n_test=cfg.task["n_test"], draws=cfg.boot,
                                      seed=seed + j)
-        computes[arm] = cp = stats.need_in(nd, ns, flops.mean(0))
+        needs[arm], computes[arm] = nd, cp
         stops = [s for r in rows for s in r["stop"]]
+        deciding = deciding_rows(rows, cfg.target)
         arms[arm] = {
             "kind": c.kind, "model": c.model, "train": c.train, "lr": tuned[c]["lr"],
             "lr_edge": tuned[c]["edge"], "lr_tuned_at": tuned[c]["n"], "lr_table": tuned[c]["table"],
@@ -141,17 +142,25 @@ def measure(cfg: Config, ctx, seed: int = 0) -> dict:
                       "flops_mean": flops.mean(0).tolist()},
             "need": {"value": nd.value, "censored": nd.censored, "ci": [nd.low, nd.high]},
             "compute": {"value": cp.value, "censored": cp.censored, "ci": [cp.low, cp.high]},
+            # a need that is only a bound bounds the compute only if compute grows with the size
+            "compute_grows": bool(np.all(np.diff(flops.mean(0)) >= 0)),
             "stops": {reason: stops.count(reason) for reason in ("fit", "plateau", "budget")},
             "deciding_stops": deciding_stops(rows, cfg.target),
+            "deciding_train_acc_min": float(min(min(r["train_acc"]) for r in deciding)),
             "hit_budget": stops.count("budget"), "runs": len(stops),
             "train_acc_min": float(min(min(r["train_acc"]) for r in rows)),
         }
     ratios = {}
     for name, (worse, better, what) in RATIOS.items():
         if worse in needs and better in needs:
+            compute = stats.need_ratio(computes[worse], computes[better])
+            # censored draws read as bounds: valid for compute only where compute grows with the size
+            bounded = any(c for a in (worse, better) for c in needs[a].draws_censored)
+            valid = not bounded or (arms[worse]["compute_grows"] and arms[better]["compute_grows"])
             ratios[name] = {"worse": worse, "better": better, "measures": what,
                             "examples": asdict(stats.need_ratio(needs[worse], needs[better])),
-                            "compute": asdict(stats.need_ratio(computes[worse], computes[better]))}
+                            "compute": asdict(compute) if valid else asdict(stats.Ratio(None, 0.0, None, False)),
+                            "compute_bounds_valid": valid}
     return {"spec": cfg.task, "target": cfg.target, "shifts": shape[1] * shape[2], "arms": arms,
             "ratios": ratios}
 
@@ -165,22 +174,26 @@ def numbers_for(data: dict) -> dict[str, str]:
         need, comp = a["need"], a["compute"]
         out[f"{key}.params"] = fmt_int(a["params"])
         out[f"{key}.lr"] = f"{a['lr']:g}"
+        out[f"{key}.lr_tuned_at"] = fmt_int(a["lr_tuned_at"])
         out[f"{key}.need"] = need_words(need["value"], need["censored"], need["ci"])
-        out[f"{key}.compute"] = flop_words(comp["value"], comp["censored"], comp["ci"])
+        out[f"{key}.compute"] = (flop_words(comp["value"], comp["censored"], comp["ci"]) if not comp["censored"]
+                                 or a["compute_grows"] else "not determined (it never reached the target)")
         out[f"{key}.flops_per_example"] = flop_words(a["flops_per_example"], "")
         out[f"{key}.largest"] = fmt_int(a["curve"]["ns"][-1])
         dec = a["deciding_stops"]
         out[f"{key}.deciding"] = ", ".join(f"{dec.count(r)} {r}" for r in ("fit", "plateau", "budget"))
         out[f"{key}.stops"] = ", ".join(f"{a['stops'][r]} {r}" for r in ("fit", "plateau", "budget"))
-        out[f"{key}.train_acc_min"] = fmt_pct(a["train_acc_min"])
+        out[f"{key}.train_acc_min"] = fmt_pct(a["deciding_train_acc_min"])
     for name, r in data["ratios"].items():
-        for unit in ("examples", "compute"):
-            out[f"ratio.{name}.{unit}"] = ratio_words(**r[unit])
+        out[f"ratio.{name}.examples"] = ratio_words(**r["examples"])
+        out[f"ratio.{name}.compute"] = (ratio_words(**r["compute"]) if r["compute_bounds_valid"] else
+                                        "not determined (a need that is only a bound does not bound the compute "
+                                        "of a net whose compute does not grow with the training set)")
     arms = data["arms"]
     flags = [f"{ARM_NAMES[arm]}: {a['deciding_stops'].count('budget')} of {len(a['deciding_stops'])}"
              for arm, a in arms.items() if "budget" in a["deciding_stops"]]
     out["budget_flags"] = "; ".join(flags) or "none"
-    unfit = [f"{ARM_NAMES[arm]} ({fmt_pct(a['train_acc_min'])} lowest training accuracy)"
+    unfit = [f"{ARM_NAMES[arm]} ({fmt_pct(a['deciding_train_acc_min'])} lowest training accuracy)"
              for arm, a in arms.items() if any(s != "fit" for s in a["deciding_stops"])]
     out["unfit"] = "; ".join(unfit) or "none"
     censored = [ARM_NAMES[arm] for arm, a in arms.items() if a["need"]["censored"] == stats.ABOVE]
@@ -193,6 +206,7 @@ def run(cfg: Config, ctx) -> dict:
     numbers = {"seeds": str(len(cfg.seeds)), "epochs": str(cfg.epochs), "min_steps": fmt_int(cfg.min_steps),
                "patience": fmt_int(cfg.patience), "lr_grid": ", ".join(f"{lr:g}" for lr in cfg.lr_grid),
                "tune_seeds": str(len(cfg.tune_seeds)), "n_min": fmt_int(cfg.n_min),
+               "tune_cap": fmt_int(cfg.tune_cap),
                **numbers_for(data)}
     caption = (
         f"Left: test accuracy vs training examples (log scale) until each net reaches {cfg.target:.0%} "

@@ -212,16 +212,26 @@ def climb(conds: list[Condition], rungs: dict[Condition, list[int]], lrs: dict[C
     return {c: _rows(tried[c]) for c in conds}
 
 
+def deciding_rows(rows: list[dict], target: float) -> list[dict]:
+    """The rungs that decide a need: the two either side of the crossing of the seed-mean curve
+    (the first rung when it already reaches ``target``, the last when none does).
+
+    >>> rows = [{"n": 8, "acc": [0.5]}, {"n": 16, "acc": [0.95]}, {"n": 32, "acc": [0.99]}]
+    >>> [r["n"] for r in deciding_rows(rows, 0.9)], [r["n"] for r in deciding_rows(rows, 0.999)]
+    ([8, 16], [32])
+    """
+    mean = [np.mean(r["acc"]) for r in rows]
+    hit = [i for i, m in enumerate(mean) if m >= target]
+    idx = [len(rows) - 1] if not hit else [0] if hit[0] == 0 else [hit[0] - 1, hit[0]]
+    return [rows[i] for i in idx]
+
+
 def deciding_stops(rows: list[dict], target: float) -> list[str]:
-    """Stop reasons of the runs that decide a need: the rungs either side of the crossing of the
-    seed-mean curve (the first rung when it already reaches ``target``, the last when none does).
+    """Stop reasons of the runs that decide a need (:func:`deciding_rows`).
 
     >>> rows = [{"n": 8, "acc": [0.5], "stop": ["fit"]}, {"n": 16, "acc": [0.95], "stop": ["budget"]},
     ...         {"n": 32, "acc": [0.99], "stop": ["fit"]}]
     >>> deciding_stops(rows, 0.9), deciding_stops(rows, 0.999)
     (['fit', 'budget'], ['fit'])
     """
-    mean = [np.mean(r["acc"]) for r in rows]
-    hit = [i for i, m in enumerate(mean) if m >= target]
-    idx = [len(rows) - 1] if not hit else [0] if hit[0] == 0 else [hit[0] - 1, hit[0]]
-    return [s for i in idx for s in rows[i].get("stop", [])]
+    return [s for r in deciding_rows(rows, target) for s in r.get("stop", [])]

@@ -43,10 +43,11 @@ def ratio_words(value: float | None, low: float, high: float | None, lower_bound
     >>> ratio_words(85.2, 60.1, 120.4, False), ratio_words(3.14, 0.8, None, True)
     ('85× (95% interval 60 to 120)', 'more than 0.80×')
     >>> ratio_words(None, 0.0, None, False), ratio_words(1.04, 0.0, None, False)
-    ('not determined (the better net never reached the target)', '1.0× (no interval: too many bootstrap draws never reached the target)')
+    ('not determined (the better net never reached the target, or the worse one reached it on its smallest training set)', '1.0× (no interval: too many bootstrap draws never reached the target)')
     """
     if value is None:
-        return "not determined (the better net never reached the target)"
+        return ("not determined (the better net never reached the target, or the worse one reached it on "
+                "its smallest training set)")
     if low <= 0 and high is None:
         return f"{times(value)}× (no interval: too many bootstrap draws never reached the target)"
     if lower_bound_only or high is None:
@@ -54,26 +55,32 @@ def ratio_words(value: float | None, low: float, high: float | None, lower_bound
     return f"{times(value)}× (95% interval {times(low)} to {times(high)})"
 
 
-def _flops(value: float, unit: tuple[float, str]) -> str:
-    scale, name = unit
+def _flop_unit(value: float) -> tuple[float, str]:
+    """The SI unit a FLOP count is printed in: the largest whose rounded number is at least 1."""
+    units = ((1e15, "PFLOP"), (1e12, "TFLOP"), (1e9, "GFLOP"), (1e6, "MFLOP"), (1e3, "kFLOP"))
+    return next(((scale, name) for scale, name in units if value >= 0.9995 * scale), (1.0, "FLOP"))
+
+
+def _flops(value: float, scale: float) -> str:
     number = value / scale
-    return f"{number:.2g}" if number < 10 else f"{number:,.0f}"
+    return f"{number:.2g}" if round(number, 1) < 10 else f"{number:,.0f}"
 
 
-def flop_words(value: float, censored: str, ci: tuple[float, float] | list[float] | None = None) -> str:
+def flop_words(value: float, censored: str = "", ci: tuple[float, float] | list[float] | None = None) -> str:
     """A count of floating-point operations with an SI prefix, its 95% interval in the same unit
     when ``ci`` is given, and censoring said as in :func:`need_words`.
 
-    >>> flop_words(2.345e9, ""), flop_words(2.3e9, "", (1.5e9, 3.1e9)), flop_words(8.1e12, "above")
+    >>> flop_words(2.345e9), flop_words(2.3e9, "", (1.5e9, 3.1e9)), flop_words(8.1e12, "above")
     ('2.3 GFLOP', '2.3 GFLOP (95% interval 1.5 to 3.1)', 'more than 8.1 TFLOP')
+    >>> flop_words(999.7e6), flop_words(45.2e3)
+    ('1 GFLOP', '45 kFLOP')
     """
-    units = [(1e15, "PFLOP"), (1e12, "TFLOP"), (1e9, "GFLOP"), (1e6, "MFLOP"), (1e3, "kFLOP"), (1.0, "FLOP")]
-    unit = next((u for u in units if value >= u[0]), units[-1])
-    words = f"{_flops(value, unit)} {unit[1]}"
+    scale, unit = _flop_unit(value)
+    words = f"{_flops(value, scale)} {unit}"
     if censored == stats.ABOVE:
         return f"more than {words}"
     if censored == stats.BELOW:
         return f"at most {words}"
     if ci is None:
         return words
-    return f"{words} (95% interval {_flops(ci[0], unit)} to {_flops(ci[1], unit)})"
+    return f"{words} (95% interval {_flops(ci[0], scale)} to {_flops(ci[1], scale)})"
