@@ -94,7 +94,8 @@ def _ratio_phrase(r: dict, unit: str = "times the examples") -> str:
     '0.74 times the examples (no interval: too many bootstrap draws never reached the target)'
     """
     if r["low"] <= 0 and r["high"] is None:
-        return f"{times(r['value'])} {unit} (no interval: too many bootstrap draws never reached the target)"
+        at_least = "at least " if r["lower_bound_only"] else ""
+        return f"{at_least}{times(r['value'])} {unit} (no interval: too many bootstrap draws never reached the target)"
     if r["lower_bound_only"] or r["high"] is None:
         return f"more than {times(r['low'])} {unit} (the low end of the 95% interval)"
     return f"{times(r['value'])} {unit} (95% interval {times(r['low'])} to {times(r['high'])})"
@@ -360,12 +361,16 @@ def _control(records: dict, name: str) -> tuple[dict, str]:
 
 
 def _verdict(r: dict) -> str:
-    """"more" / "fewer" when a ratio's 95% interval excludes 1 (worse / better), else "inconclusive"."""
+    """"more" / "fewer" when a ratio's 95% interval excludes 1 (worse / better), else "inconclusive".
+
+    >>> _verdict({"value": 3.0, "low": 1.5, "high": 6.0}), _verdict({"value": 1.2, "low": 0.0, "high": None})
+    ('more', 'inconclusive')
+    """
     if r["value"] is not None and r["low"] > 1:
         return "more"
     if r["value"] is not None and r["high"] is not None and r["high"] < 1:
         return "fewer"
-    return "inconclusive, the interval includes 1"
+    return "inconclusive" + (", the interval includes 1" if r["high"] is not None else "")
 
 
 def _undetermined(arms: dict, r: dict) -> str:
@@ -381,7 +386,7 @@ def control_sentence(name: str) -> Claim:
     examples and in training compute, each with its interval and its verdict."""
 
     def check(records: dict) -> Verdict:
-        r, needs = _control(records, name)
+        r, _ = _control(records, name)
         arms = records["heads_augmentation"]["result"]["arms"]
         worse, better = CONTROL_WORDS[r["worse"]], CONTROL_WORDS[r["better"]]
         if r["examples"]["value"] is None:
@@ -392,8 +397,7 @@ def control_sentence(name: str) -> Claim:
                    if r["compute"]["value"] is not None else
                    "their training compute at the need cannot be compared (a need that is only a bound, and "
                    "a compute that does not grow with the training set)")
-        sentence = (f"The {worse} needs {_ratio_phrase(r['examples'])} of the {better} ({needs}): "
-                    f"{_verdict(r['examples'])}; {compute}")
+        sentence = f"The {worse} needs {_ratio_phrase(r['examples'])} of the {better}: {_verdict(r['examples'])}; {compute}"
         return Verdict(True, sentence, str(r))
 
     return Claim(f"controls.{name}", check)

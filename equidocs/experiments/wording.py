@@ -42,6 +42,8 @@ def ratio_words(value: float | None, low: float, high: float | None, lower_bound
 
     >>> ratio_words(85.2, 60.1, 120.4, False), ratio_words(3.14, 0.8, None, True)
     ('85× (95% interval 60 to 120)', 'more than 0.80×')
+    >>> ratio_words(1.3, 0.0, None, True)  # the worse net never got there: the point is a bound
+    'at least 1.3× (no interval: too many bootstrap draws never reached the target)'
     >>> ratio_words(None, 0.0, None, False), ratio_words(1.04, 0.0, None, False)
     ('not determined (the better net never reached the target, or the worse one reached it on its smallest training set)', '1.0× (no interval: too many bootstrap draws never reached the target)')
     """
@@ -49,7 +51,8 @@ def ratio_words(value: float | None, low: float, high: float | None, lower_bound
         return ("not determined (the better net never reached the target, or the worse one reached it on "
                 "its smallest training set)")
     if low <= 0 and high is None:
-        return f"{times(value)}× (no interval: too many bootstrap draws never reached the target)"
+        at_least = "at least " if lower_bound_only else ""
+        return f"{at_least}{times(value)}× (no interval: too many bootstrap draws never reached the target)"
     if lower_bound_only or high is None:
         return f"more than {times(low)}×"
     return f"{times(value)}× (95% interval {times(low)} to {times(high)})"
