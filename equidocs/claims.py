@@ -352,24 +352,21 @@ CONTROL_WORDS = {"conv": "conv net (pooled head)", "conv+flatten": "conv net wit
                  "dense": "dense net", "dense+shift": "dense net trained with shift augmentation"}
 
 
-def _control(records: dict, name: str) -> tuple[dict, str]:
-    """One ratio of the readout / augmentation controls, and its two arms' needs in words."""
-    data = records["heads_augmentation"]["result"]
-    r = data["ratios"][name]
-    arms = data["arms"]
-    return r, f"{_need(arms[r['worse']])} against {_need(arms[r['better']])}"
+def _control(records: dict, name: str) -> dict:
+    """One ratio of the readout / augmentation controls."""
+    return records["heads_augmentation"]["result"]["ratios"][name]
 
 
 def _verdict(r: dict) -> str:
     """"more" / "fewer" when a ratio's 95% interval excludes 1 (worse / better), else "inconclusive".
 
     >>> _verdict({"value": 3.0, "low": 1.5, "high": 6.0}), _verdict({"value": 1.2, "low": 0.0, "high": None})
-    ('more', 'inconclusive')
+    ('more, the interval lies above 1', 'inconclusive')
     """
     if r["value"] is not None and r["low"] > 1:
-        return "more"
+        return "more, the interval lies above 1"
     if r["value"] is not None and r["high"] is not None and r["high"] < 1:
-        return "fewer"
+        return "less, the interval lies below 1"
     return "inconclusive" + (", the interval includes 1" if r["high"] is not None else "")
 
 
@@ -386,7 +383,7 @@ def control_sentence(name: str) -> Claim:
     examples and in training compute, each with its interval and its verdict."""
 
     def check(records: dict) -> Verdict:
-        r, _ = _control(records, name)
+        r = _control(records, name)
         arms = records["heads_augmentation"]["result"]["arms"]
         worse, better = CONTROL_WORDS[r["worse"]], CONTROL_WORDS[r["better"]]
         if r["examples"]["value"] is None:
@@ -408,16 +405,31 @@ def control_saves(name: str, unit: str = "examples") -> Claim:
     ``unit`` ("examples" or "compute"): the ratio's 95% interval lies above 1."""
 
     def check(records: dict) -> Verdict:
-        r, needs = _control(records, name)
+        r = _control(records, name)
         ratio = r[unit]
         if ratio["value"] is None:
             return Verdict(False, "", f"{unit} ratio undetermined: {r}")
         what = "times the examples" if unit == "examples" else "times the training compute"
-        sentence = (f"The {CONTROL_WORDS[r['worse']]} needs {_ratio_phrase(ratio, what)} of the "
-                    f"{CONTROL_WORDS[r['better']]}" + (f" ({needs})" if unit == "examples" else ""))
+        sentence = f"The {CONTROL_WORDS[r['worse']]} needs {_ratio_phrase(ratio, what)} of the {CONTROL_WORDS[r['better']]}"
         return Verdict(ratio["low"] > 1, sentence, str(r))
 
     return Claim(f"controls.{name}_{unit}", check)
+
+
+def control_inconclusive(name: str) -> Claim:
+    """In the readout / augmentation controls, the examples of ratio ``name`` do not separate the two
+    nets: the 95% interval includes 1 (and has both ends)."""
+
+    def check(records: dict) -> Verdict:
+        r = _control(records, name)
+        ratio = r["examples"]
+        if ratio["value"] is None or ratio["high"] is None:
+            return Verdict(False, "", f"examples ratio without an interval: {r}")
+        sentence = (f"The {CONTROL_WORDS[r['worse']]} needs {_ratio_phrase(ratio)} of the "
+                    f"{CONTROL_WORDS[r['better']]}: the interval includes 1, so the data do not separate them")
+        return Verdict(ratio["low"] <= 1 <= ratio["high"], sentence, str(r))
+
+    return Claim(f"controls.{name}_inconclusive", check)
 
 
 def _sizes(ns: list) -> str:
@@ -465,6 +477,8 @@ CLAIMS: dict[str, Claim] = {c.name: c for c in [
                                           "dense_vs_conv")),
     *(control_saves(name, unit) for name in ("pooling", "sharing_flatten", "augmentation", "augmented_vs_conv",
                                              "dense_vs_conv") for unit in ("examples", "compute")),
+    *(control_inconclusive(name) for name in ("pooling", "sharing_flatten", "augmentation", "augmented_vs_conv",
+                                              "dense_vs_conv")),
 ]}
 
 

@@ -198,7 +198,7 @@ def controls_record(examples=(8.0, 5.0, 13.0), compute=(0.5, 0.3, 0.8), censored
 def test_a_control_sentence_gives_both_ratios_and_a_verdict_for_each():
     text = claims.render("controls.augmented_vs_conv", controls_record(), "x.md")
     assert "needs 8.0 times the examples (95% interval 5.0 to 13) of the conv net (pooled head)" in text
-    assert "0.50 times the training compute (95% interval 0.30 to 0.80): fewer" in text
+    assert "0.50 times the training compute (95% interval 0.30 to 0.80): less, the interval lies below 1" in text
     close = controls_record(compute=(1.1, 0.7, 1.6))
     assert "training compute (95% interval 0.70 to 1.6): inconclusive" in claims.render(
         "controls.augmented_vs_conv", close, "x.md")
@@ -222,8 +222,17 @@ def test_a_compute_ratio_that_cannot_be_read_is_said_so():
 
 def test_a_control_saves_only_when_its_interval_lies_above_one():
     assert claims.evaluate("controls.augmented_vs_conv_examples", controls_record()).holds
-    assert "480 examples (95% interval 384 to 576) against 60 examples" in claims.render(
-        "controls.augmented_vs_conv_examples", controls_record(), "x.md")
+    assert claims.render("controls.augmented_vs_conv_examples", controls_record(), "x.md") == (
+        "The dense net trained with shift augmentation needs 8.0 times the examples (95% interval 5.0 to 13) "
+        "of the conv net (pooled head)")
     assert not claims.evaluate("controls.augmented_vs_conv_compute", controls_record()).holds
     assert claims.evaluate("controls.augmented_vs_conv_compute", controls_record(compute=(3.0, 2.0, 4.5))).holds
     assert not claims.evaluate("controls.augmented_vs_conv_examples", controls_record((1.3, 0.9, 2.0))).holds
+
+
+def test_a_control_is_inconclusive_only_when_its_interval_includes_one():
+    assert claims.evaluate("controls.augmented_vs_conv_inconclusive", controls_record((1.2, 0.9, 1.8))).holds
+    assert "the interval includes 1" in claims.render("controls.augmented_vs_conv_inconclusive",
+                                                      controls_record((1.2, 0.9, 1.8)), "x.md")
+    assert not claims.evaluate("controls.augmented_vs_conv_inconclusive", controls_record()).holds
+    assert not claims.evaluate("controls.augmented_vs_conv_inconclusive", controls_record((1.2, 0.0, None))).holds
