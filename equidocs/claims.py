@@ -294,8 +294,9 @@ def gain_saves_data(name: str) -> Claim:
 
     def check(records: dict) -> Verdict:
         g, words = _gain(records["sharing_locality"], name)
-        sentence = (f"With the readout held fixed, {g['isolates'].split(',')[0]} saves data "
-                    f"({g['isolates']}): the {ARM_WORDS[g['worse']]} needs {words} of the {ARM_WORDS[g['better']]}")
+        what, _, condition = g["isolates"].partition(",")
+        sentence = (f"With the readout held fixed, {what} saves data" + (f" ({condition.strip()})" if condition else "")
+                    + f": the {ARM_WORDS[g['worse']]} needs {words} of the {ARM_WORDS[g['better']]}")
         return Verdict(g["value"] is not None and g["low"] > 1, sentence, str(g))
 
     return Claim(f"readout.{name}_saves_data", check)
@@ -339,7 +340,7 @@ def gap_survives_capacity() -> Claim:
         others = [f"at {c}×{c} they are " + ("apart too" if outcome[c] == "above" else
                                              "not apart (inconclusive: some intervals overlap)")
                   for c in canvases if c != big]
-        sentence = (f"At the largest canvas, {big}×{big}, every dense net at every width and depth tried "
+        sentence = (f"At the capacity sweep's largest canvas, {big}×{big}, every dense net at every width and depth tried "
                     f"needs more examples than every conv net, 95% intervals apart: the best dense size "
                     f"needs {times(gaps[f'{big}.dense_vs_conv'])} the examples of the worst conv size"
                     + (f"; {'; '.join(others)}" if others else ""))
@@ -357,17 +358,20 @@ def _control(records: dict, name: str) -> dict:
     return records["heads_augmentation"]["result"]["ratios"][name]
 
 
-def _verdict(r: dict) -> str:
-    """"more" / "fewer" when a ratio's 95% interval excludes 1 (worse / better), else "inconclusive".
+def _verdict(r: dict, what: str) -> str:
+    """Whether a ratio (first / second) of ``what`` separates the two nets: "so more ..." / "so less
+    ..." when its 95% interval excludes 1, else "inconclusive".
 
-    >>> _verdict({"value": 3.0, "low": 1.5, "high": 6.0}), _verdict({"value": 1.2, "low": 0.0, "high": None})
-    ('more, the interval lies above 1', 'inconclusive')
+    >>> _verdict({"value": 3.0, "low": 1.5, "high": 6.0}, "examples")
+    'so more examples (the interval lies above 1)'
+    >>> _verdict({"value": 1.2, "low": 0.9, "high": 1.6}, "compute"), _verdict({"value": 1.2, "low": 0.0, "high": None}, "compute")
+    ('inconclusive (the interval includes 1)', 'inconclusive')
     """
     if r["value"] is not None and r["low"] > 1:
-        return "more, the interval lies above 1"
+        return f"so more {what} (the interval lies above 1)"
     if r["value"] is not None and r["high"] is not None and r["high"] < 1:
-        return "less, the interval lies below 1"
-    return "inconclusive" + (", the interval includes 1" if r["high"] is not None else "")
+        return f"so {'fewer' if what == 'examples' else 'less'} {what} (the interval lies below 1)"
+    return "inconclusive" + (" (the interval includes 1)" if r["high"] is not None else "")
 
 
 def _undetermined(arms: dict, r: dict) -> str:
@@ -389,12 +393,13 @@ def control_sentence(name: str) -> Claim:
         if r["examples"]["value"] is None:
             return Verdict(True, f"The {worse} and the {better} cannot be compared: {_undetermined(arms, r)}",
                            str(r))
-        compute = (f"to train one net at that need it spends "
-                   f"{_ratio_phrase(r['compute'], 'times the training compute')}: {_verdict(r['compute'])}"
+        compute = (f"training it at its need takes {_ratio_phrase(r['compute'], 'times the training compute')}, "
+                   f"{_verdict(r['compute'], 'compute')}"
                    if r["compute"]["value"] is not None else
                    "their training compute at the need cannot be compared (a need that is only a bound, and "
                    "a compute that does not grow with the training set)")
-        sentence = f"The {worse} needs {_ratio_phrase(r['examples'])} of the {better}: {_verdict(r['examples'])}; {compute}"
+        sentence = (f"The {worse} needs {_ratio_phrase(r['examples'])} of the {better}, "
+                    f"{_verdict(r['examples'], 'examples')}; {compute}")
         return Verdict(True, sentence, str(r))
 
     return Claim(f"controls.{name}", check)

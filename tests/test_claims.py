@@ -179,7 +179,7 @@ def capacity_record(outcome="above", small="inconclusive"):
 
 def test_the_capacity_gap_holds_only_when_every_interval_is_apart_at_the_largest_canvas():
     text = claims.render("capacity.gap_survives_capacity", capacity_record(), "x.md")
-    assert "At the largest canvas, 8×8" in text and "30.0 times (95% interval 25.0 to 36.0)" in text
+    assert "At the capacity sweep's largest canvas, 8×8" in text and "30.0 times (95% interval 25.0 to 36.0)" in text
     assert "at 6×6 they are not apart (inconclusive" in text
     assert "at 6×6 they are apart too" in claims.render("capacity.gap_survives_capacity",
                                                          capacity_record(small="above"), "x.md")
@@ -198,9 +198,10 @@ def controls_record(examples=(8.0, 5.0, 13.0), compute=(0.5, 0.3, 0.8), censored
 def test_a_control_sentence_gives_both_ratios_and_a_verdict_for_each():
     text = claims.render("controls.augmented_vs_conv", controls_record(), "x.md")
     assert "needs 8.0 times the examples (95% interval 5.0 to 13) of the conv net (pooled head)" in text
-    assert "0.50 times the training compute (95% interval 0.30 to 0.80): less, the interval lies below 1" in text
+    assert "training it at its need takes 0.50 times the training compute (95% interval 0.30 to 0.80), so less " \
+           "compute (the interval lies below 1)" in text
     close = controls_record(compute=(1.1, 0.7, 1.6))
-    assert "training compute (95% interval 0.70 to 1.6): inconclusive" in claims.render(
+    assert "training compute (95% interval 0.70 to 1.6), inconclusive (the interval includes 1)" in claims.render(
         "controls.augmented_vs_conv", close, "x.md")
 
 

@@ -32,6 +32,7 @@ import numpy as np
 
 from equidocs import stats
 from equidocs.compute import flops_per_example, run_flops
+from equidocs.data import glyphs
 from equidocs.data_specs import make_splits
 from equidocs.experiments.common import MODEL
 from equidocs.experiments.formatting import fmt_int, fmt_pct
@@ -165,9 +166,21 @@ def measure(cfg: Config, ctx, seed: int = 0) -> dict:
             "ratios": ratios}
 
 
+def wrapped_share(canvas: int, glyph: int) -> float:
+    """Share of uniform circular shifts that split a glyph across the canvas edges: per axis, a
+    glyph at any allowed position stays whole under ``canvas - glyph + 1`` of the ``canvas`` offsets.
+
+    >>> wrapped_share(10, 5)  # 1 - (6/10)^2
+    0.64
+    """
+    return round(1 - ((canvas - glyph + 1) / canvas) ** 2, 12)
+
+
 def numbers_for(data: dict) -> dict[str, str]:
     """Display strings for the page."""
+    glyph = data["spec"].get("pattern_size", glyphs().shape[-1])
     out = {"canvas": str(data["spec"]["canvas"]), "target": fmt_pct(data["target"]),
+           "glyph": str(glyph), "wrapped": fmt_pct(wrapped_share(data["spec"]["canvas"], glyph)),
            "shifts": fmt_int(data["shifts"]), "n_test": fmt_int(data["spec"]["n_test"])}
     for arm, a in data["arms"].items():
         key = arm.replace("+", "_")
