@@ -15,12 +15,16 @@ import json
 import logging
 import os
 import platform
+import sys
 import tempfile
+import time
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterator
 
+import numpy
+import scipy
 import torch
 
 import equidocs
@@ -31,7 +35,9 @@ PACKAGE_DIR = Path(equidocs.__file__).resolve().parent
 # source hashes, so improving them does not make every frozen result stale (the audit re-derives
 # and re-trains, and would catch a number that changed anyway).
 INFRASTRUCTURE = frozenset({"equidocs.cache", "equidocs.runstore", "equidocs.progress",
-                            "equidocs.plotting"})
+                            "equidocs.plotting", "equidocs.processes"})
+# What a cached record must hold; anything else is a damaged entry (removed and recomputed).
+RECORD_FIELDS = ("experiment", "profile", "key", "config", "versions", "result", "runs")
 
 
 def cache_dir() -> Path:
@@ -142,10 +148,25 @@ def source_hash(module: str = "equidocs", *, figures: bool = False) -> str:
     return digest.hexdigest()[:16]
 
 
+def cpu_capability() -> str:
+    """The vector instruction set torch's CPU kernels use here (e.g. ``AVX2``, ``AVX512``): runs
+    on machines with the same capability are bit-identical, across capabilities only close.
+
+    >>> isinstance(cpu_capability(), str)
+    True
+    """
+    try:
+        return str(torch.backends.cpu.get_cpu_capability())
+    except Exception:  # an older torch without the query
+        return "unknown"
+
+
 def versions(device: str) -> dict[str, str]:
-    """What a result depends on besides its config and code."""
+    """What a result depends on besides its config and code (and, for CPU runs, the capability of
+    the CPU, which decides whether a replay can be bit-identical)."""
     return {"equidocs": equidocs.__version__, "torch": torch.__version__,
-            "python": platform.python_version(), "device": device}
+            "numpy": numpy.__version__, "scipy": scipy.__version__,
+            "python": platform.python_version(), "device": device, "cpu_capability": cpu_capability()}
 
 
 def cache_key(name: str, config: dict[str, Any], device: str, module: str = "equidocs") -> str:
@@ -164,33 +185,58 @@ def _path(name: str, key: str) -> Path:
 
 
 def load(name: str, key: str) -> dict[str, Any] | None:
-    """The cached record for (name, key), or None when there is none."""
+    """The cached record for (name, key), or None when there is none.
+
+    A truncated, garbled or wrong-shape entry is named in a warning, removed and recomputed.
+    """
     path = _path(name, key)
     if not path.exists():
         return None
     try:
-        return json.loads(path.read_text())
-    except (ValueError, UnicodeDecodeError) as error:  # truncated or garbled: compute it again
-        log.warning("cache: %s is corrupt (%s); it is recomputed", path, error)
+        record = json.loads(path.read_text())
+        missing = [f for f in RECORD_FIELDS if f not in record] if isinstance(record, dict) else ["all"]
+        if missing:
+            raise ValueError(f"not a cached result: missing {', '.join(missing)}")
+        return record
+    except (ValueError, UnicodeDecodeError) as error:  # truncated, garbled or not a record: compute it again
+        log.warning("cache: %s is damaged (%s); it is removed and recomputed", path, error)
         path.unlink(missing_ok=True)
         return None
+
+
+def _lock_path(name: str, key: str) -> Path:
+    target = hashlib.sha256(str(_path(name, key)).encode()).hexdigest()[:24]
+    return Path(tempfile.gettempdir()) / "equidocs-locks" / f"{target}.lock"
 
 
 @contextmanager
 def lock(name: str, key: str) -> Iterator[None]:
     """Hold an exclusive lock on (name, key) so that concurrent builds compute a result once.
 
-    Lock files live in the system's temporary folder, so the cache holds results only.
+    A POSIX record lock (``lockf``): the kernel releases it when its process ends, however it ends,
+    and forked worker processes do not inherit it, so a killed run never leaves it held. The lock
+    file names its holder; a run that has to wait says who it waits for. Lock files live in the
+    system's temporary folder, so the cache holds results only.
     """
-    target = hashlib.sha256(str(_path(name, key)).encode()).hexdigest()[:24]
-    path = Path(tempfile.gettempdir()) / "equidocs-locks" / f"{target}.lock"
+    path = _lock_path(name, key)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+    with open(path, "a+") as handle:
+        try:
+            fcntl.lockf(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            log.warning("%s: waiting for %s, which is computing the same result (lock %s)", name, holder, path)
+            fcntl.lockf(handle, fcntl.LOCK_EX)
+        handle.truncate(0)
+        handle.write(f"pid {os.getpid()} ({' '.join(sys.argv)[:120]}), since {time.strftime('%H:%M:%S')}")
+        handle.flush()
         try:
             yield
         finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+            handle.truncate(0)
+            handle.flush()
+            fcntl.lockf(handle, fcntl.LOCK_UN)
 
 
 def write_json_atomic(path: Path, data: Any) -> None:

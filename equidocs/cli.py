@@ -10,21 +10,35 @@
 from __future__ import annotations
 
 import argparse
+import os
 import random
-import re
+import signal
 import sys
 from pathlib import Path
 
-from equidocs import experiments
+from equidocs import experiments, processes
+from equidocs.runner import DEVICE
 
 DEFAULT_OUT = Path("build/generated")
-DEVICE = re.compile(r"^(cpu|cuda(:\d+)?)$")
 
 
 def _device(value: str) -> str:
     if not DEVICE.match(value):
         raise argparse.ArgumentTypeError(f"--device {value!r}: expected cpu, cuda or cuda:N")
     return value
+
+
+def cores() -> int:
+    """CPU cores this process may use."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def _cap_workers(workers: int | None) -> int | None:
+    """``--workers`` capped at the cores (more processes than cores only compete), with a note."""
+    if workers is not None and workers > cores():
+        print(f"note: --workers {workers} capped at {cores()}, the CPU cores available here", file=sys.stderr)
+        return cores()
+    return workers
 
 
 def _positive(value: str) -> int:
@@ -59,9 +73,11 @@ def _parser() -> argparse.ArgumentParser:
                      help="also write the published results/NAME.json (needs --profile full)")
     run.add_argument("--stale", action="store_true",
                      help="with --freeze and no NAME: only the experiments whose frozen result is stale")
-    run.add_argument("--force", action="store_true", help="rerun even when a cached result exists")
+    run.add_argument("--force", action="store_true",
+                     help="recompute and re-train every run, even when a cached result or stored runs exist")
     run.add_argument("--device", type=_device, default="cpu", help="torch device: cpu, cuda or cuda:N")
-    run.add_argument("--workers", type=_positive, default=None, help="worker processes (default: cores)")
+    run.add_argument("--workers", type=_positive, default=None,
+                     help="worker processes (default and maximum: the CPU cores)")
     run.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"export folder ({DEFAULT_OUT})")
     status = sub.add_parser("status", help="is every frozen result fresh? (exit 1 if not)")
     status.add_argument("names", nargs="*", metavar="NAME")
@@ -103,6 +119,7 @@ def _run(args) -> int:
         if not names:
             print("every frozen result is fresh: nothing to run")
             return 0
+    args.workers = _cap_workers(args.workers)
     outcomes, frozen_to = [], []
     for name in names or list(experiments.NAMES):  # freeze each as soon as it is done
         outcome = run_all([name], args.profile, force=args.force, device=args.device,
@@ -135,6 +152,7 @@ def _audit(args) -> int:
     from equidocs.audit import audit
 
     seed = random.randrange(10**6) if args.seed is None else args.seed
+    args.workers = _cap_workers(args.workers)
     print(f"audit: re-deriving every result, re-training {args.runs} run(s) picked with --seed {seed}")
     report = audit(args.names or None, runs=args.runs, seed=seed, device=args.device, workers=args.workers)
     for name in report.checked:
@@ -145,6 +163,13 @@ def _audit(args) -> int:
         print(f"FAIL {problem}", file=sys.stderr)
     print("audit passed" if report.ok else f"audit FAILED ({len(report.problems)} problem(s))")
     return 0 if report.ok else 1
+
+
+def _interrupt(signum, frame) -> None:
+    """Ctrl-C: stop the worker processes at once (a pool would otherwise run its queued jobs), then
+    unwind; :func:`main` prints one line."""
+    processes.interrupt_children()
+    raise KeyboardInterrupt
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -159,6 +184,7 @@ def main(argv: list[str] | None = None) -> int:
         for name in experiments.NAMES:
             print(f"{name:<20} {experiments.get(name).TITLE}")
         return 0
+    previous = signal.signal(signal.SIGINT, _interrupt)
     try:
         _check_names(args.names)
         if args.command == "status":
@@ -168,3 +194,9 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as error:
         print(str(error), file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"\ninterrupted: {args.command} stopped; finished training runs are kept, so the same command "
+              f"resumes from them", file=sys.stderr)
+        return 130
+    finally:
+        signal.signal(signal.SIGINT, previous)

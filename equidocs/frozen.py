@@ -24,6 +24,9 @@ from equidocs import cache, experiments
 
 PROFILE = "full"          # the profile that is frozen and published
 VERSION_KEYS = ("equidocs", "torch")  # a change of these makes a frozen result stale
+# What every frozen record holds (a record without one of them is damaged, and named as such).
+FIELDS = {"experiment": str, "title": str, "profile": str, "key": str, "config": dict, "sources": dict,
+          "versions": dict, "wall_s": (int, float), "created": str, "result": dict, "runs": list}
 
 
 class FrozenError(RuntimeError):
@@ -37,6 +40,15 @@ def results_dir() -> Path:
     True
     """
     return Path(os.environ.get("EQUIDOCS_RESULTS", "results")).resolve()
+
+
+def restore_command(name: str) -> str:
+    """The command that restores the committed copy of one frozen result.
+
+    >>> restore_command("amnesia")
+    'git checkout -- results/amnesia.json'
+    """
+    return f"git checkout -- results/{name}.json"
 
 
 def refresh_command(name: str) -> str:
@@ -78,7 +90,8 @@ def read(name: str, folder: Path | None = None) -> dict[str, Any]:
     is missing, holds merge-conflict markers, is not valid JSON, or was edited by hand.
     """
     file = path(name, folder)
-    fix = f"regenerate it with `{refresh_command(name)}`"
+    fix = (f"restore the committed copy with `{restore_command(name)}`, or recompute it with "
+           f"`{refresh_command(name)}` (hours)")
     if not file.exists():
         raise FrozenError(f"{file}: missing; {fix}")
     text = file.read_text(encoding="utf-8", errors="replace")
@@ -92,6 +105,13 @@ def read(name: str, folder: Path | None = None) -> dict[str, Any]:
         raise FrozenError(f"{file}: not a frozen result (no checksum); {fix}")
     if record["checksum"] != checksum(record):
         raise FrozenError(f"{file}: its content no longer matches its checksum (edited by hand?); {fix}")
+    for field, kind in FIELDS.items():
+        if not isinstance(record.get(field), kind):
+            state = "missing" if field not in record else f"a {type(record[field]).__name__}"
+            raise FrozenError(f"{file}: field {field!r} is {state}, expected "
+                              f"{getattr(kind, '__name__', 'a number')}; {fix}")
+    if not isinstance(record["versions"].get("device"), str):
+        raise FrozenError(f"{file}: field 'versions.device' is missing; {fix}")
     if record.get("experiment") != name:
         raise FrozenError(f"{file}: holds experiment {record.get('experiment')!r}, expected {name!r}; {fix}")
     return record

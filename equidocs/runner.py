@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
+import re
 import sys
 import time
 from dataclasses import asdict, dataclass
@@ -16,6 +18,47 @@ from equidocs import cache, experiments, runstore
 from equidocs.experiments import PROFILES, RunContext
 from equidocs.plotting import theme
 from equidocs.train import single_thread
+
+
+DEVICE = re.compile(r"^(cpu|cuda(:\d+)?)$")
+COMPANION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,80}\.json$")  # a plain file name, JSON only
+
+
+def check_device(device: object, source: str = "device") -> str:
+    """``device`` if this machine can train on it, else ValueError naming ``source`` and the choices.
+
+    >>> check_device("cpu")
+    'cpu'
+    >>> check_device("bogus", "EQUIDOCS_DEVICE")
+    Traceback (most recent call last):
+    ...
+    ValueError: EQUIDOCS_DEVICE='bogus': expected cpu, cuda or cuda:N
+    """
+    if not isinstance(device, str) or not DEVICE.match(device):
+        raise ValueError(f"{source}={device!r}: expected cpu, cuda or cuda:N")
+    if device.startswith("cuda"):
+        import torch
+        if not torch.cuda.is_available():
+            raise ValueError(f"{source}={device!r}: CUDA is not available here")
+    return device
+
+
+def check_companions(record: dict[str, Any]) -> dict[str, Any]:
+    """A result's companion files ``{filename: JSON data}``, each name a plain ``*.json`` file name.
+
+    >>> check_companions({"experiment": "x", "result": {"companions": {"../x.json": {}}}})
+    Traceback (most recent call last):
+    ...
+    ValueError: x: companion file name '../x.json': expected a plain file name ending in .json (letters, digits, '_', '-', '.')
+    """
+    companions = record["result"].get("companions", {})
+    if not isinstance(companions, dict):
+        raise ValueError(f"{record['experiment']}: companions: expected an object of file name -> data")
+    for filename in companions:
+        if not COMPANION.match(filename) or ".." in filename:
+            raise ValueError(f"{record['experiment']}: companion file name {filename!r}: expected a plain "
+                             f"file name ending in .json (letters, digits, '_', '-', '.')")
+    return companions
 
 
 def log(message: str) -> None:
@@ -48,7 +91,11 @@ def json_safe(value: Any) -> Any:
 
 def run_experiment(name: str, profile: str = "quick", *, force: bool = False, device: str = "cpu",
                    workers: int | None = None) -> Outcome:
-    """Return the experiment's record from the cache, running it first when stale or forced."""
+    """Return the experiment's record from the cache, running it first when stale or forced.
+
+    ``force=True`` recomputes it and re-trains every run (stored runs are not reused).
+    """
+    check_device(device)
     if profile not in PROFILES:
         raise ValueError(f"profile {profile!r}: expected one of {', '.join(PROFILES)}")
     module = experiments.get(name)
@@ -64,7 +111,7 @@ def run_experiment(name: str, profile: str = "quick", *, force: bool = False, de
         record = None if force else cache.load(name, key)
         if record is not None:
             return Outcome(name, record, True, time.perf_counter() - start)
-        store = runstore.default_store(device)
+        store = runstore.default_store(device, reuse=not force)
         log(f"{name}: running the {profile} profile on {device}")
         try:
             with single_thread(device == "cpu"), runstore.recording(store):
@@ -89,27 +136,31 @@ def run_experiment(name: str, profile: str = "quick", *, force: bool = False, de
 
 
 def export(record: dict[str, Any], out_dir: Path) -> list[Path]:
-    """Write ``results/NAME.json`` and ``figures/NAME.svg`` / ``NAME-dark.svg`` under out_dir.
+    """Write ``results/NAME.json`` and ``figures/NAME.svg`` / ``NAME-dark.svg`` under out_dir;
+    returns the paths written (or found up to date).
 
     A result's ``companions`` (``{filename: JSON data}``, e.g. exported weights) are written beside
-    it as ``results/FILENAME``.
+    it as ``results/FILENAME``; a name that is not a plain ``*.json`` file name is refused.
 
-    Files whose recorded key (result key + figure code) already matches are left alone, so a warm
-    rebuild writes nothing, and a change to figure code alone redraws without retraining.
+    Files whose recorded key (result key + figure code) already matches, and whose JSON files hold
+    exactly what the record says, are left alone: a warm rebuild writes nothing, a change to figure
+    code alone redraws without retraining, and a damaged copy is written again.
     """
     name = record["experiment"]
+    companions = check_companions(record)
     # The frozen copy of a result carries a checksum: it is exported again, not taken for the run's.
     key = (f"{record['key']}-{record.get('checksum', '')[:12]}-"
            f"{cache.source_hash(experiments.get(name).__name__, figures=True)}")
     result_path = out_dir / "results" / f"{name}.json"
+    companion_paths = [out_dir / "results" / filename for filename in companions]
     paths = [result_path] + [out_dir / "figures" / f"{name}{suffix}.svg" for suffix in ("", "-dark")]
     stamp = out_dir / "figures" / f".{name}.key"
-    if stamp.exists() and stamp.read_text() == key and all(p.exists() for p in paths):
-        return paths
+    if stamp.exists() and stamp.read_text() == key and all(p.exists() for p in paths) and \
+            _intact(result_path, record) and all(_intact(p, companions[p.name]) for p in companion_paths):
+        return paths + companion_paths
     cache.write_json_atomic(result_path, record)
-    for filename, data in record["result"].get("companions", {}).items():
-        # e.g. exported weights for the explorer, served beside the result
-        cache.write_json_atomic(out_dir / "results" / filename, data)
+    for path in companion_paths:  # e.g. exported weights for the explorer, served beside the result
+        cache.write_json_atomic(path, companions[path.name])
     module = experiments.get(name)
     for scheme, path in zip(("light", "dark"), paths[1:]):
         with theme(scheme):
@@ -118,7 +169,28 @@ def export(record: dict[str, Any], out_dir: Path) -> list[Path]:
             fig.savefig(path, format="svg", bbox_inches="tight", metadata={"Date": None})
             plt.close(fig)
     stamp.write_text(key)
-    return paths
+    return paths + companion_paths
+
+
+def _intact(path: Path, data: Any) -> bool:
+    """Whether ``path`` holds exactly ``data`` as JSON (a truncated or edited copy does not)."""
+    try:
+        return json.loads(path.read_text()) == data
+    except (OSError, ValueError):
+        return False
+
+
+def prune(out_dir: Path, keep: list[Path]) -> list[Path]:
+    """Remove every file under ``out_dir``'s results/ and figures/ that is not in ``keep`` (left
+    over from an earlier build or put there by hand); returns what was removed."""
+    keep_set = {p.resolve() for p in keep}
+    removed = []
+    for sub in ("results", "figures"):
+        for path in sorted((out_dir / sub).rglob("*")) if (out_dir / sub).exists() else []:
+            if path.is_file() and not path.name.startswith(".") and path.resolve() not in keep_set:
+                path.unlink()
+                removed.append(path)
+    return removed
 
 
 def run_all(names: list[str] | None = None, profile: str = "quick", *, force: bool = False,

@@ -10,8 +10,10 @@ frozen result, from which ``python -m equidocs audit`` replays jobs.
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
+import dataclasses
 import logging
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -19,9 +21,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
-from equidocs import cache
+from equidocs import cache, processes  # noqa: F401 (processes: forked workers die with their parent)
 
 log = logging.getLogger(__name__)
+
+
+class JobSpecError(ValueError):
+    """A job spec (from a results file or the run store) that this project could not have written."""
 
 
 def job_to_dict(job) -> dict[str, Any]:
@@ -29,8 +35,11 @@ def job_to_dict(job) -> dict[str, Any]:
     return json.loads(json.dumps(asdict(job), default=list))
 
 
-def job_from_dict(data: dict[str, Any]):
-    """Rebuild a :class:`~equidocs.train.Job` from :func:`job_to_dict`'s output.
+def job_from_dict(data: Any):
+    """Rebuild a :class:`~equidocs.train.Job` from :func:`job_to_dict`'s output, validated first.
+
+    A spec read from a file is checked against the project's own model kinds, options, datasets and
+    probes (:func:`check_job_spec`) before anything is built or imported.
 
     >>> from equidocs.train import Job
     >>> job = Job("conv", {"dataset": "patterns", "canvas": 8}, 16, seed=3)
@@ -39,9 +48,78 @@ def job_from_dict(data: dict[str, Any]):
     """
     from equidocs.train import Job, TrainConfig
 
+    check_job_spec(data)
     fields = dict(data)
-    fields["train"] = TrainConfig(**fields.get("train", {}))
+    try:
+        fields["train"] = TrainConfig(**fields.get("train", {}))
+    except (TypeError, ValueError) as error:
+        raise JobSpecError(f"job spec train={fields.get('train')!r}: {error}") from None
     return Job(**fields)
+
+
+def _top_level_functions(module: str) -> set[str]:
+    """Names of the functions defined at the top level of an equidocs module (read, not imported)."""
+    tree = ast.parse(cache._module_path(module).read_text())
+    return {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
+
+
+def check_probe(probe: Any) -> None:
+    """A probe must be ``"equidocs.<module>:<function>"`` naming a function the project defines.
+
+    Nothing is imported to check it, so a spec from a file can never import an arbitrary name.
+
+    >>> check_probe("equidocs.experiments.weights:probe")
+    >>> check_probe("this:s")
+    Traceback (most recent call last):
+    ...
+    equidocs.runstore.JobSpecError: job spec probe='this:s': expected 'equidocs.<module>:<function>', a function defined in an equidocs module
+    """
+    expected = "expected 'equidocs.<module>:<function>', a function defined in an equidocs module"
+    if probe is None:
+        return
+    if not isinstance(probe, str) or probe.count(":") != 1:
+        raise JobSpecError(f"job spec probe={probe!r}: {expected}")
+    module, name = probe.split(":")
+    parts = module.split(".")
+    if (parts[0] != "equidocs" or not all(p.isidentifier() for p in parts) or not name.isidentifier()
+            or not cache._module_path(module).is_file() or name not in _top_level_functions(module)):
+        raise JobSpecError(f"job spec probe={probe!r}: {expected}")
+
+
+def check_job_spec(data: Any) -> None:
+    """Raise :class:`JobSpecError` unless ``data`` is a job spec this project could have written:
+    known fields, a known model kind and options, a known dataset and options, a known probe."""
+    from equidocs.data_specs import _COMMON, _ONLY
+    from equidocs.models import KINDS, NetOptions
+    from equidocs.train import Job
+
+    names = [f.name for f in dataclasses.fields(Job)]
+    if not isinstance(data, dict):
+        raise JobSpecError(f"job spec: expected an object with fields {names}, got {type(data).__name__}")
+    unknown, missing = sorted(set(data) - set(names)), [n for n in names[:4] if n not in data]
+    if unknown or missing:
+        raise JobSpecError(f"job spec: unknown field(s) {unknown} / missing field(s) {missing}; "
+                           f"expected fields {names}")
+    if data["kind"] not in KINDS:
+        raise JobSpecError(f"job spec kind={data['kind']!r}: expected one of {list(KINDS)}")
+    spec = data["data"]
+    if not isinstance(spec, dict) or spec.get("dataset") not in _ONLY:
+        raise JobSpecError(f"job spec data={spec!r}: expected a dataset spec naming one of {sorted(_ONLY)}")
+    extra = sorted(set(spec) - _COMMON - _ONLY[spec["dataset"]])
+    if extra:
+        raise JobSpecError(f"job spec data: unknown option(s) {extra} for dataset {spec['dataset']!r}")
+    for name in ("n_train", "seed"):
+        if not isinstance(data[name], int) or isinstance(data[name], bool) or data[name] < 0:
+            raise JobSpecError(f"job spec {name}={data[name]!r}: expected a whole number >= 0")
+    if not isinstance(data.get("model", {}), dict) or not isinstance(data.get("probe_args", {}), dict):
+        raise JobSpecError("job spec model / probe_args: expected objects")
+    try:
+        NetOptions.from_dict(data.get("model", {}))
+    except (TypeError, ValueError) as error:
+        raise JobSpecError(f"job spec model={data.get('model')!r}: {error}") from None
+    if not isinstance(data.get("train", {}), dict):
+        raise JobSpecError(f"job spec train={data.get('train')!r}: expected an object")
+    check_probe(data.get("probe"))
 
 
 def result_digest(result: dict[str, Any]) -> str:
@@ -76,38 +154,64 @@ class RunStore:
     log: list = field(default_factory=list)      # [(job, RunResult), ...] in completion order
     preset: dict = field(default_factory=dict)   # spec_key -> result dict, consulted before the disk
     strict: bool = False                         # replay mode: a job that is not preset is an error
+    reuse: bool = True                           # False: train every job again (stored runs ignored)
     hits: int = 0
+    used: set = field(default_factory=set)       # spec keys of the preset runs that were read
 
     def _path(self, key: str) -> Path:
         return self.folder / key[:2] / f"{key}.json"
 
     def get(self, job):
         """The stored result of ``job`` (a RunResult), or None."""
-        from equidocs.train import RunResult
-
-        data = self.preset.get(spec_key(job))
+        key = spec_key(job)
+        data = self.preset.get(key)
         if data is None and self.strict:
             raise KeyError(f"replay: job {job_to_dict(job)} is not among the recorded runs")
-        if data is None:
-            path = self._path(job_key(job, self.device))
-            if not path.exists():
-                return None
-            try:
-                data = json.loads(path.read_text())
-            except (ValueError, UnicodeDecodeError) as error:  # a truncated file: train again
-                log.warning("run store: %s is corrupt (%s); the run is trained again", path, error)
-                path.unlink(missing_ok=True)
+        if data is not None:
+            self.used.add(key)
+        elif not self.reuse:
+            return None
+        else:
+            data = self._read(self._path(job_key(job, self.device)))
+            if data is None:
                 return None
         self.hits += 1
-        result = RunResult(**data)
+        result = _result(data)
         self.log.append((job, result))
         return result
+
+    def _read(self, path: Path) -> dict | None:
+        """A stored run's numbers; a truncated, garbled or wrong-shape file is named, removed and
+        trained again."""
+        if not path.exists():
+            return None
+        try:
+            data = json.loads(path.read_text())
+            _result(data)
+            return data
+        except (ValueError, UnicodeDecodeError, TypeError) as error:
+            log.warning("run store: %s is not a stored run (%s); it is removed and the run trained again",
+                        path, error)
+            path.unlink(missing_ok=True)
+            return None
 
     def put(self, job, result) -> None:
         """Save a finished run (atomically) and log it."""
         if not self.strict:
             cache.write_json_atomic(self._path(job_key(job, self.device)), result.to_dict())
         self.log.append((job, result))
+
+
+def _result(data: Any):
+    """A RunResult from stored data; TypeError naming the fields when the shape is wrong."""
+    from equidocs.train import RunResult
+
+    names = [f.name for f in dataclasses.fields(RunResult)]
+    required = [f.name for f in dataclasses.fields(RunResult) if f.default is dataclasses.MISSING]
+    if not isinstance(data, dict) or set(data) - set(names) or set(required) - set(data):
+        got = sorted(data) if isinstance(data, dict) else type(data).__name__
+        raise TypeError(f"expected a run result with fields {names}, got {got}")
+    return RunResult(**data)
 
 
 _ACTIVE: ContextVar[RunStore | None] = ContextVar("equidocs_run_store", default=None)
@@ -128,9 +232,10 @@ def recording(store: RunStore) -> Iterator[RunStore]:
         _ACTIVE.reset(token)
 
 
-def default_store(device: str) -> RunStore:
-    """A store in ``<cache>/runs`` for ``device``."""
-    return RunStore(cache.cache_dir() / "runs", device)
+def default_store(device: str, reuse: bool = True) -> RunStore:
+    """A store in ``<cache>/runs`` for ``device``; ``reuse=False`` trains every job again (and
+    stores the new runs)."""
+    return RunStore(cache.cache_dir() / "runs", device, reuse=reuse)
 
 
 RECORDED = ("kind", "n_train", "seed", "lr", "params", "steps", "stop", "hit_budget", "train_acc",
@@ -153,9 +258,18 @@ def compact(log: list) -> list[dict[str, Any]]:
 
 def replay_store(runs: list[dict[str, Any]], device: str) -> RunStore:
     """A strict in-memory store holding the recorded runs: re-running the experiment's analysis
-    inside it trains nothing, and fails on any job that was not recorded."""
+    inside it trains nothing, and fails on any job that was not recorded. Entries are validated
+    (:func:`check_job_spec`); two entries for one job raise :class:`JobSpecError`."""
     preset = {}
-    for entry in runs:
-        job = job_from_dict(entry["job"])
-        preset[spec_key(job)] = {**{k: entry[k] for k in RECORDED}, "loss_curve": [], "wall_s": 0.0}
+    for i, entry in enumerate(runs):
+        if not isinstance(entry, dict) or "job" not in entry or set(RECORDED) - set(entry):
+            raise JobSpecError(f"runs[{i}]: expected a recorded run with 'job' and {list(RECORDED)}")
+        try:
+            job = job_from_dict(entry["job"])
+        except JobSpecError as error:
+            raise JobSpecError(f"runs[{i}]: {error}") from None
+        key = spec_key(job)
+        if key in preset:
+            raise JobSpecError(f"runs[{i}]: a second entry for the job of an earlier run")
+        preset[key] = {**{k: entry[k] for k in RECORDED}, "loss_curve": [], "wall_s": 0.0}
     return RunStore(Path("/nonexistent"), device, preset=preset, strict=True)

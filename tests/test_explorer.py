@@ -188,11 +188,107 @@ def test_predict_equals_torch_on_random_inputs(browser, site_url, bank, torch_mo
         print(f"\n[explorer] predict vs torch: max |diff| {worst:.2e} over {len(torch_models)} models "
               f"x {len(flat)} inputs")
         assert len(torch_models) == len(bank["kinds"]) * len(bank["ns"]) * len(bank["seeds"])
-        with pytest.raises(Exception, match="no conv model"):
+        with pytest.raises(Exception, match=r"options\.n is 3 \(a number\): expected one of"):
             page.evaluate("() => window.equidocs.predict('conv', new Array(144).fill(0), {n: 3})")
         assert not problems, "\n".join(problems)
     finally:
         page.context.close()
+
+
+# predict's arguments: (label, JS expression of [kind, pixels, options], the error it must raise).
+# z() is 144 zeros, rows() 12 rows of 12 zeros, set(x, path, v) sets x[path...] = v and returns x.
+BAD_CALLS = [
+    ("NaN flat", "['conv', set(z(), [7], NaN)]", r"equidocs\.predict: pixels\[7\] is NaN: expected a finite number"),
+    ("NaN nested", "['conv', set(rows(), [3, 5], NaN)]", r"pixels\[3\]\[5\] is NaN: expected a finite number"),
+    ("Infinity", "['local', set(rows(), [0, 0], Infinity)]", r"pixels\[0\]\[0\] is Infinity: expected a finite"),
+    ("-Infinity", "['dense', set(z(), [143], -Infinity)]", r"pixels\[143\] is -Infinity: expected a finite"),
+    ("NaN in a Float32Array", "['conv', set(new Float32Array(144), [10], NaN)]", r"pixels\[10\] is NaN"),
+    ("string", "['conv', set(rows(), [3, 5], 'abc')]",
+     r'pixels\[3\]\[5\] is "abc" \(a string\): expected a number'),
+    ("numeric string", "['conv', set(z(), [0], '0.5')]", r'pixels\[0\] is "0\.5" \(a string\): expected a number'),
+    ("null", "['conv', set(z(), [3], null)]", r"pixels\[3\] is null: expected a number"),
+    ("hole", "['conv', (() => { const x = z(); delete x[2]; return x; })()]", r"pixels\[2\] is undefined"),
+    ("boolean", "['conv', set(rows(), [1, 1], true)]", r"pixels\[1\]\[1\] is true \(a boolean\): expected a number"),
+    ("object", "['conv', set(z(), [4], {v: 1})]", r"pixels\[4\] is an object: expected a number"),
+    ("ragged", "['conv', set(rows(), [2], new Array(11).fill(0))]",
+     r"equidocs\.predict: pixels: expected an array of 12 rows of 12 numbers \(or a flat array of 144\), "
+     r"got a row of length 11 at pixels\[2\]"),
+    ("number for a row", "['conv', set(rows(), [2], 0)]", r"pixels: expected .*, got 0 \(a number\) at pixels\[2\]"),
+    ("too deep", "['conv', [[rows()]]]", r"pixels: expected .*, got arrays nested 4 deep"),
+    ("a pixel is an array", "['conv', set(rows(), [5, 6], [0])]",
+     r"pixels\[5\]\[6\] is an array of length 1: expected a number"),
+    ("one row of 144", "['conv', [z()]]", r"pixels: expected .*, got an array of length 144 at pixels\[0\]"),
+    ("too short", "['conv', new Array(143).fill(0)]",
+     r"pixels: expected an array of 12 rows of 12 numbers \(or a flat array of 144\), got an array of length 143$"),
+    ("too long typed", "['conv', new Float32Array(145)]", r"pixels: expected .*, got a Float32Array of length 145"),
+    ("6 rows of 24", "['conv', Array.from({length: 6}, () => new Array(24).fill(0))]",
+     r"got an array of length 6$"),
+    ("pixels a string", "['conv', 'abc']", r'equidocs\.predict: pixels is "abc" \(a string\): expected an array of 12'),
+    ("pixels missing", "['conv']", r"pixels is undefined: expected an array of 12 rows"),
+    ("pixels array-like", "['conv', {length: 144}]", r"pixels is an object: expected an array"),
+    ("kind unknown", "['cnn', z()]", r'kind is "cnn" \(a string\): expected one of "conv", "local", "dense"'),
+    ("kind missing", "[undefined, z()]", r"kind is undefined: expected one of"),
+    ("options a number", "['conv', z(), 64]", r"options is 64 \(a number\): expected an object \{n, seed\}"),
+    ("options unknown key", "['conv', z(), {N: 64}]", r'options has an unknown key "N": expected \{n, seed\}'),
+    ("n not exported", "['conv', z(), {n: 3}]", r"options\.n is 3 \(a number\): expected one of \d+(, \d+)*$"),
+    ("n not a number", "['conv', z(), {n: 'abc'}]", r'options\.n is "abc" \(a string\): expected one of'),
+    ("seed NaN", "['conv', z(), {seed: NaN}]", r"options\.seed is NaN: expected one of \d+(, \d+)*$"),
+]
+# Valid shapes of one input, all the same pixels: each must give predict(flat array)'s numbers.
+GOOD_SHAPES = {
+    "nested rows": "rows12(x)", "one channel": "[rows12(x)]", "Float32Array": "Float32Array.from(x)",
+    "Float64Array": "Float64Array.from(x)", "typed rows": "rows12(x).map((r) => Float64Array.from(r))",
+    "n and seed as strings": "x", "options null": "x",
+}
+GOOD_OPTIONS = {"n and seed as strings": "{n: String(n), seed: String(seed)}", "options null": "null"}
+
+
+@pytest.fixture(scope="module")
+def predict_calls(browser, site_url, bank):
+    """{label: error message or null} for BAD_CALLS, and {shape: max |probs - flat probs| (or the
+    error message)} for GOOD_SHAPES, from one page load."""
+    page, problems = open_explorer(browser, site_url)
+    try:
+        bad = page.evaluate("""(calls) => {
+            const z = () => new Array(144).fill(0);
+            const rows = () => Array.from({length: 12}, () => new Array(12).fill(0));
+            const set = (x, path, v) => { path.slice(0, -1).reduce((a, i) => a[i], x)[path.at(-1)] = v; return x; };
+            return Object.fromEntries(calls.map(([label, args]) => {
+                try { window.equidocs.predict(...eval(args)); return [label, null]; }
+                catch (error) { return [label, String(error.message)]; }
+            }));
+        }""", [[label, args] for label, args, _ in BAD_CALLS])
+        good = page.evaluate("""([shapes, options, [n, seed]]) => {
+            const x = Array.from({length: 144}, (_, i) => Math.fround(Math.sin(i) / 2));
+            const rows12 = (x) => Array.from({length: 12}, (_, r) => x.slice(12 * r, 12 * r + 12));
+            const want = window.equidocs.predict('local', x, {n, seed});
+            return Object.fromEntries(Object.entries(shapes).map(([label, expr]) => {
+                try {
+                    const got = window.equidocs.predict('local', eval(expr), eval(`(${options[label] || '{n, seed}'})`));
+                    return [label, Math.max(...got.map((p, k) => Math.abs(p - want[k])))];
+                } catch (error) { return [label, String(error.message)]; }
+            }));
+        }""", [GOOD_SHAPES, GOOD_OPTIONS, [bank["ns"][0], bank["seeds"][0]]])
+        assert not problems, "\n".join(problems)
+        return bad, good
+    finally:
+        page.context.close()
+
+
+@pytest.mark.parametrize(("label", "pattern"), [(label, pattern) for label, _, pattern in BAD_CALLS],
+                         ids=[label for label, _, _ in BAD_CALLS])
+def test_predict_rejects_bad_input(predict_calls, label, pattern):
+    """predict throws an error naming the argument, what it expects and what it was given, instead
+    of returning probabilities for NaN, strings, null, objects or a wrongly nested or sized input."""
+    message = predict_calls[0][label]
+    assert message is not None, f"{label}: predict returned probabilities instead of throwing"
+    assert re.search(pattern, message), f"{label}: {message!r} does not match {pattern!r}"
+
+
+def test_predict_accepts_every_valid_shape(predict_calls):
+    """A flat array, 12 rows, one channel of 12 rows, typed arrays (flat or as rows), n and seed as
+    strings and null options all give the flat array's probabilities."""
+    assert predict_calls[1] == {label: 0 for label in GOOD_SHAPES}
 
 
 def test_dragging_moves_the_glyph(browser, site_url, bank, amnesia, torch_models):

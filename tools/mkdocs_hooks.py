@@ -4,7 +4,11 @@ register their figures and result JSON as generated files, and fill numbers into
 Tokens in page Markdown:
 - ``[[NAME.KEY]]`` -> ``result["numbers"][KEY]`` of experiment NAME (an unknown one fails the build);
 - ``[[figure:NAME]]`` -> the figure in light and dark variants, its caption and a link to its JSON.
-Generated files live in ``build/generated`` (outside docs/, so ``mkdocs serve`` does not loop).
+Generated files live in ``build/generated`` (outside docs/, so ``mkdocs serve`` does not loop);
+anything there that the current results did not produce is removed before it can be published.
+Every string taken from a result is HTML-escaped where it is inserted (a number may keep a
+``<sup>exponent</sup>``), and a page that still holds a ``[[...]]`` token after substitution (a
+mistyped one, such as ``[[ amnesia.seeds ]]``) fails the build.
 - ``[[claim:NAME]]`` -> the sentence of claim NAME (:mod:`equidocs.claims`), checked against the
   results: a claim the data do not support fails the build, naming the page, claim and numbers;
 - ``[[published.version]]`` / ``[[published.date]]`` -> the equidocs version and the date of the
@@ -17,6 +21,7 @@ frozen results to publish, default ``results/``, as for ``python -m equidocs sta
 
 from __future__ import annotations
 
+import html
 import logging
 import os
 import re
@@ -27,7 +32,7 @@ from mkdocs.structure.files import File, Files
 
 import equidocs
 from equidocs import cache, claims, experiments, frozen
-from equidocs.runner import export, run_all
+from equidocs.runner import check_device, export, prune, run_all
 
 log = logging.getLogger("mkdocs.hooks.equidocs")
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,6 +41,8 @@ MATHJAX = ROOT / "build" / "vendor" / "node_modules" / "mathjax" / "es5" / "tex-
 TOKEN = re.compile(r"\[\[([a-z_]+)\.([A-Za-z0-9_.\-]+)\]\]")
 FIGURE = re.compile(r"\[\[figure:([a-z_]+)\]\]")
 CLAIM = re.compile(r"\[\[claim:([A-Za-z0-9_.]+)\]\]")
+LEFTOVER = re.compile(r"\[\[\s*[A-Za-z_]+\s*[.:][^\]\n]*\]\]")  # a token no rule above replaced
+SUP = re.compile(r"&lt;sup&gt;([\-−]?[0-9]{1,3})&lt;/sup&gt;")  # the one markup a number may carry
 PUBLISHED = "published"  # default profile: the frozen full-profile results committed in results/
 _records: dict[str, dict] = {}
 _state = {"profile": PUBLISHED}
@@ -54,36 +61,57 @@ def on_config(config):
     return config
 
 
+def escape(value: object) -> str:
+    """A string from a result, safe to insert into a page: HTML-escaped, except ``<sup>n</sup>``.
+
+    >>> escape("1.2 × 10<sup>8</sup> <script>x</script>")
+    '1.2 × 10<sup>8</sup> &lt;script&gt;x&lt;/script&gt;'
+    """
+    return SUP.sub(r"<sup>\1</sup>", html.escape(str(value), quote=True))
+
+
 def on_pre_build(config) -> None:
     profile = os.environ.get("EQUIDOCS_PROFILE", PUBLISHED)
     _state["profile"] = profile
+    try:  # checked on every path, the published one included
+        device = check_device(os.environ.get("EQUIDOCS_DEVICE", "cpu"), "EQUIDOCS_DEVICE")
+    except ValueError as error:
+        raise PluginError(f"equidocs: {error}") from None
     if profile == PUBLISHED:
         _load_published()
         return
     if profile not in experiments.PROFILES:
         raise PluginError(f"equidocs: EQUIDOCS_PROFILE={profile!r}: expected {PUBLISHED} (the default: "
                           f"the frozen results in results/) or one of {', '.join(experiments.PROFILES)}")
-    device = os.environ.get("EQUIDOCS_DEVICE", "cpu")
     try:
-        outcomes = run_all(profile=profile, device=device, out_dir=GENERATED)
+        outcomes = run_all(profile=profile, device=device)
+        written = [path for o in outcomes for path in export(o.record, GENERATED)]
     except Exception as error:  # a failed experiment fails the build, loudly
         raise PluginError(f"equidocs: {error}") from error
+    _prune(written)
     for o in outcomes:
         _records[o.name] = o.record
         log.info("equidocs: %-20s %s %6.1fs", o.name, "cache hit " if o.cached else "ran      ", o.seconds)
 
 
+def _prune(written: list[Path]) -> None:
+    for path in prune(GENERATED, written):
+        log.info("equidocs: removed %s (not produced by the current results)", path)
+
+
 def _load_published() -> None:
     """Publish the frozen results: refuse any that is unreadable, tampered with or stale."""
     folder = Path(os.environ.get("EQUIDOCS_RESULTS", ROOT / "results")).resolve()  # as the CLI reads it
+    written = []
     for name in experiments.NAMES:
         try:
             record = frozen.load_fresh(name, folder)
-        except frozen.FrozenError as error:
+            written += export(record, GENERATED)
+        except (frozen.FrozenError, ValueError) as error:
             raise PluginError(f"equidocs: refusing to publish: {error}") from None
-        export(record, GENERATED)
         _records[name] = record
         log.info("equidocs: %-20s frozen result of %s", name, record["created"])
+    _prune(written)
 
 
 def on_files(files: Files, config) -> Files:
@@ -115,7 +143,7 @@ def _number(match: re.Match, page: str) -> str:
     numbers = _records[name]["result"]["numbers"]
     if key not in numbers:
         raise PluginError(f"{page}: [[{name}.{key}]]: unknown key; {name} has {', '.join(sorted(numbers))}")
-    return str(numbers[key])
+    return escape(numbers[key])
 
 
 def _figure(match: re.Match, page: str, prefix: str, url_prefix: str) -> str:
@@ -123,14 +151,14 @@ def _figure(match: re.Match, page: str, prefix: str, url_prefix: str) -> str:
     if name not in _records:
         raise PluginError(f"{page}: [[figure:{name}]]: no experiment {name!r}")
     record = _records[name]
-    caption = record["result"]["caption"]
-    alt = record["title"]
+    caption, alt = escape(record["result"]["caption"]), escape(record["title"])
     return (
         f'<figure markdown="span" id="fig-{name}">\n'
         f"  ![{alt}]({prefix}figures/{name}.svg#only-light){{ loading=lazy }}\n"
         f"  ![{alt}]({prefix}figures/{name}-dark.svg#only-dark){{ loading=lazy }}\n"
-        f"  <figcaption>{caption} Profile <code>{record['profile']}</code>, computed {record['created'][:10]}; "
-        f"{_training_time(record)}. <a href=\"{url_prefix}results/{name}.json\">Result JSON</a></figcaption>\n"
+        f"  <figcaption>{caption} Profile <code>{escape(record['profile'])}</code>, computed "
+        f"{escape(record['created'][:10])}; {_training_time(record)}. "
+        f"<a href=\"{url_prefix}results/{name}.json\">Result JSON</a></figcaption>\n"
         f"</figure>\n"
     )
 
@@ -151,12 +179,23 @@ def on_page_markdown(markdown: str, page, config, files) -> str:
     url_prefix = "../" * page.url.count("/")  # raw HTML links: relative to the page's URL
     markdown = FIGURE.sub(lambda m: _figure(m, src, prefix, url_prefix), markdown)
     markdown = CLAIM.sub(lambda m: _claim(m.group(1), src), markdown)
-    return TOKEN.sub(lambda m: _number(m, src), markdown)
+    markdown = TOKEN.sub(lambda m: _number(m, src), markdown)
+    _no_leftover_tokens(markdown, src)
+    return markdown
+
+
+def _no_leftover_tokens(text: str, page: str) -> None:
+    """Fail on a ``[[...]]`` token that no rule replaced (a typo would otherwise be published)."""
+    left = LEFTOVER.findall(text)
+    if left:
+        raise PluginError(f"equidocs: {page}: unknown token(s) {', '.join(sorted(set(left)))}: expected "
+                          f"[[NAME.KEY]], [[figure:NAME]], [[claim:NAME]] or [[published.KEY]], no spaces")
+
 
 
 def _claim(name: str, page: str) -> str:
     try:
-        return claims.render(name, _records, page)
+        return escape(claims.render(name, _records, page))
     except KeyError as error:
         raise PluginError(f"equidocs: {page}: {error}") from None
     except claims.ClaimError as error:
@@ -166,5 +205,5 @@ def _claim(name: str, page: str) -> str:
         # runs may not support one, says so on the page instead of failing.
         log.info("equidocs: %s", error)
         evidence = claims.evaluate(name, _records).evidence
-        return (f"*(claim `{name}` is not supported by this quick-profile build's data: {evidence}; "
+        return (f"*(claim `{name}` is not supported by this quick-profile build's data: {escape(evidence)}; "
                 f"the published site is built from the full study)*")

@@ -325,21 +325,76 @@
     return data;
   }
 
-  function netFor(kind, options) {
-    if (!bank) throw new Error("equidocs.predict: the model weights are not loaded yet (await equidocs.ready)");
-    const n = options?.n ?? bank.ns[0], seed = options?.seed ?? bank.seeds[0];
-    const net = nets.get(`${kind}|${Number(n)}|${Number(seed)}`);
-    if (!net) {
-      throw new Error(`equidocs.predict: no ${kind} model for n=${n}, seed=${seed} ` +
-                      `(kinds ${bank.kinds}, n ${bank.ns}, seeds ${bank.seeds})`);
+  const isList = (v) => Array.isArray(v) || (ArrayBuffer.isView(v) && !(v instanceof DataView));
+
+  /** A value as an error message names it: NaN, 3 (a number), "abc" (a string), null, an array of length 11. */
+  function show(v) {
+    if (v === null || v === undefined) return String(v);
+    if (typeof v === "number") return Number.isFinite(v) ? `${v} (a number)` : String(v);
+    if (typeof v === "string") return `${JSON.stringify(v.length > 20 ? `${v.slice(0, 20)}...` : v)} (a string)`;
+    if (typeof v === "function") return "a function";
+    if (typeof v !== "object") return `${String(v)}${typeof v === "bigint" ? "n" : ""} (a ${typeof v})`;
+    const name = Array.isArray(v) ? "array" : Object.getPrototypeOf(v)?.constructor?.name || "Object";
+    const what = `${/^[aeiou]/i.test(name) ? "an" : "a"} ${name === "Object" ? "object" : name}`;
+    return isList(v) ? `${what} of length ${v.length}` : what;
+  }
+
+  /** One of the exported values (a number, or its decimal string as the explorer's state holds it). */
+  function choice(fn, name, value, allowed) {
+    if (value === undefined || value === null) return allowed[0];
+    const v = typeof value === "string" && /^\d+$/.test(value) ? Number(value) : value;
+    if (!allowed.includes(v)) throw new Error(`${fn}: ${name} is ${show(value)}: expected one of ${allowed.join(", ")}`);
+    return v;
+  }
+
+  /** The prepared net of (kind, options.n, options.seed); options and its keys are optional. */
+  function netFor(fn, kind, options) {
+    if (!bank) throw new Error(`${fn}: the model weights are not loaded yet (await equidocs.ready)`);
+    if (!bank.kinds.includes(kind)) {
+      throw new Error(`${fn}: kind is ${show(kind)}: expected one of ${bank.kinds.map((k) => JSON.stringify(k)).join(", ")}`);
     }
+    if (options !== undefined && options !== null && (typeof options !== "object" || isList(options))) {
+      throw new Error(`${fn}: options is ${show(options)}: expected an object {n, seed} (both optional)`);
+    }
+    const unknown = Object.keys(options ?? {}).find((key) => key !== "n" && key !== "seed");
+    if (unknown !== undefined) throw new Error(`${fn}: options has an unknown key ${JSON.stringify(unknown)}: expected {n, seed}`);
+    const n = choice(fn, "options.n", options?.n, bank.ns), seed = choice(fn, "options.seed", options?.seed, bank.seeds);
+    const net = nets.get(`${kind}|${n}|${seed}`);
+    if (!net) throw new Error(`${fn}: no ${kind} model for n=${n}, seed=${seed} in the weights file`);
     return net;
   }
 
-  function pixelsOf(net, pixels) {
-    const flat = Float64Array.from(Array.isArray(pixels) ? pixels.flat(Infinity) : pixels);
-    const want = net.inShape.reduce((a, b) => a * b, 1);
-    if (flat.length !== want) throw new Error(`equidocs.predict: expected ${want} pixels (${net.inShape.join("x")}), got ${flat.length}`);
+  /** The pixels as a flat Float64Array: C*H*W finite numbers, given flat (an array or a typed array)
+   * or nested as H rows of W (one channel) or C channels of H rows of W; rows may be typed arrays. */
+  function pixelsOf(fn, net, pixels) {
+    const [c, h, w] = net.inShape, size = c * h * w;
+    const expected = `an array of ${c === 1 ? "" : `${c} channels of `}${h} rows of ${w} numbers (or a flat array of ${size})`;
+    const path = (index) => `pixels${index.map((i) => `[${i}]`).join("")}`;
+    const fail = (got) => { throw new Error(`${fn}: pixels: expected ${expected}, got ${got}`); };
+    if (!isList(pixels)) throw new Error(`${fn}: pixels is ${show(pixels)}: expected ${expected}`);
+    const shape = [[size], ...(c === 1 ? [[h, w]] : []), [c, h, w]].find((s) => s[0] === pixels.length);
+    if (!shape) fail(show(pixels));
+    let depth = 0;
+    for (let v = pixels; isList(v) && depth < 32; v = v[0]) depth++;   // 32: a cyclic array ends too
+    if (depth > shape.length) fail(`arrays nested ${depth} deep`);
+    const flat = new Float64Array(size), index = [];
+    let k = 0;
+    (function walk(v, d) {
+      if (d === shape.length) {                 // a pixel
+        if (typeof v !== "number") throw new Error(`${fn}: ${path(index)} is ${show(v)}: expected a number`);
+        if (!Number.isFinite(v)) throw new Error(`${fn}: ${path(index)} is ${v}: expected a finite number`);
+        flat[k++] = v;
+        return;
+      }
+      if (!isList(v) || v.length !== shape[d]) {
+        fail(`${isList(v) && d === shape.length - 1 ? `a row of length ${v.length}` : show(v)} at ${path(index)}`);
+      }
+      for (let i = 0; i < v.length; i++) {
+        index.push(i);
+        walk(v[i], d + 1);
+        index.pop();
+      }
+    })(pixels, 0);
     return flat;
   }
 
@@ -358,16 +413,17 @@
 
   const api = window.equidocs = Object.assign(window.equidocs || {}, {
     ready,
-    /** Class probabilities of the (kind, options.n, options.seed) model for C*H*W pixels (row-major,
-     * a flat or nested array); the same numbers torch gives (equidocs.explorer.load_models). */
+    /** Class probabilities of the (kind, options.n, options.seed) model for C*H*W finite pixels
+     * (row-major: a flat array or typed array, or nested rows); the same numbers torch gives
+     * (equidocs.explorer.load_models). Throws on any other input, naming what is wrong. */
     predict: (kind, pixels, options) => {
-      const net = netFor(kind, options);
-      return run(net, pixelsOf(net, pixels)).probs;
+      const net = netFor("equidocs.predict", kind, options);
+      return run(net, pixelsOf("equidocs.predict", net, pixels)).probs;
     },
     /** predict, plus logits and the features the explorer draws. */
     forward: (kind, pixels, options) => {
-      const net = netFor(kind, options);
-      return run(net, pixelsOf(net, pixels));
+      const net = netFor("equidocs.forward", kind, options);
+      return run(net, pixelsOf("equidocs.forward", net, pixels));
     },
     models: () => (bank ? {kinds: bank.kinds, ns: bank.ns, seeds: bank.seeds, canvas: bank.canvas} : null),
     explorers: [],

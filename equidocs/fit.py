@@ -1,0 +1,260 @@
+"""The mechanism study's trainer: one job -> one result, deterministic on one thread; many in parallel.
+
+Protocol: Adam (learning rate, L2 weight decay), cross-entropy, minibatch 128 (the whole set when
+smaller), a budget of ``epochs`` passes over the training set and at least ``min_steps`` steps.
+Validation accuracy is evaluated every epoch, or every ``min_steps // min_evals`` steps when an
+epoch is shorter (tiny sets still get ``min_evals`` evaluations); the best evaluation (highest
+validation accuracy, ties to the lower validation loss) is checkpointed and the train / validation
+/ test accuracies are read there. A run stops after ``patience`` evaluations without a better one
+("patience"), when the training loss falls below ``fit_loss`` ("fit"), or at the budget ("budget").
+The data are drawn once per run (:func:`equidocs.data_specs.make_splits`). The memoriser is a
+1-nearest-neighbour lookup on pixels (no training; stop "none").
+
+>>> r = fit(Job("conv", 6, 8, seed=0, n_val=20, n_test=20, epochs=1, min_steps=20))
+>>> r.stop in ("patience", "fit", "budget"), r.steps <= 20
+(True, True)
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import asdict, dataclass, fields
+from multiprocessing import get_context
+from typing import Callable, Sequence
+
+import torch
+import torch.nn.functional as F
+
+from equidocs import processes  # noqa: F401  (active: forked workers die with their parent)
+from equidocs.data_specs import Splits, make_splits
+from equidocs.nets import ARMS, count_params, make_net
+
+ORDER_SEED_OFFSET = 7919  # the batch-order generator's seed is job.seed + this
+
+
+@dataclass(frozen=True)
+class Job:
+    """One run of the study: which arm, canvas, training-set size and seed, and its settings."""
+
+    arm: str                   # one of equidocs.nets.ARMS
+    canvas: int                # side S of the S x S canvas (the glyph is 5 x 5)
+    n_train: int               # training-set size
+    seed: int                  # seeds the training sample, the init and the batch order
+    lr: float = 3e-3           # Adam learning rate
+    weight_decay: float = 0.0  # Adam's L2 weight decay
+    width: int = 32            # filters of the conv / local layers (cnn_fc: first stage)
+    hidden: int = 256          # hidden units of dense and of cnn_fc's head
+    epochs: int = 100          # budget: passes over the training set ...
+    min_steps: int = 1000      # ... and at least this many steps
+    min_evals: int = 50        # evaluations within min_steps at least (tiny sets)
+    patience: int = 10         # evaluations without a better validation score before stopping
+    fit_loss: float = 1e-3     # "fit": training loss (running, then full) below this
+    batch_size: int = 128      # minibatch (the whole set when smaller)
+    deform: float = 0.5        # glyph deformation strength (unlimited variety)
+    noise: float = 0.1         # pixel noise s.d.
+    n_val: int = 1000          # validation examples (the same for every seed)
+    n_test: int = 2000         # test examples (the same for every seed)
+
+    def __post_init__(self) -> None:
+        if self.arm not in ARMS:
+            raise ValueError(f"Job arm={self.arm!r}: expected one of {ARMS}")
+        for name in ("canvas", "n_train", "width", "hidden", "epochs", "min_steps", "min_evals",
+                     "patience", "batch_size", "n_val", "n_test"):
+            v = getattr(self, name)
+            if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+                raise ValueError(f"Job {name}={v!r}: expected a positive integer")
+        if self.canvas < 5:
+            raise ValueError(f"Job canvas={self.canvas!r}: expected an integer >= 5 (the glyph side)")
+        if not isinstance(self.seed, int) or isinstance(self.seed, bool) or self.seed < 0:
+            raise ValueError(f"Job seed={self.seed!r}: expected an integer >= 0")
+        for name, least in (("lr", "positive"), ("fit_loss", "positive"),
+                            ("weight_decay", "non-negative"), ("noise", "non-negative"),
+                            ("deform", "non-negative")):
+            v = getattr(self, name)
+            ok = isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+            if not (ok and (v > 0 or (v == 0 and least == "non-negative"))):
+                raise ValueError(f"Job {name}={v!r}: expected a {least} finite number")
+
+    def spec(self) -> dict:
+        """The data spec :func:`equidocs.data_specs.make_splits` reads."""
+        return {"dataset": "patterns", "canvas": self.canvas, "deform": self.deform,
+                "noise": self.noise, "n_val": self.n_val, "n_test": self.n_test}
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Job":
+        """The inverse of :meth:`to_dict`; unknown keys raise a TypeError naming them.
+
+        >>> j = Job("dense", 8, 64, 1); Job.from_dict(j.to_dict()) == j
+        True
+        """
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise TypeError(f"Job.from_dict: unknown key(s) {unknown}; expected some of {sorted(known)}")
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class Result:
+    stop: str          # "patience", "fit", "budget" (memoriser: "none")
+    steps: int         # optimiser steps taken
+    epochs: float      # steps x batch / n_train
+    best_epoch: float  # epoch of the checkpoint the accuracies are read at
+    evals: int         # validation evaluations made
+    train_acc: float
+    val_acc: float
+    test_acc: float
+    val_loss: float
+    params: int        # trainable parameters (memoriser: stored pixels)
+    wall_s: float      # wall-clock seconds
+    cpu_s: float       # CPU seconds of the (one-thread) run: its cost on a loaded machine too
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _accuracy_loss(net: torch.nn.Module, x: torch.Tensor, y: torch.Tensor,
+                   batch: int = 2048) -> tuple[float, float]:
+    net.eval()
+    hits, loss = 0, 0.0
+    with torch.no_grad():
+        for i in range(0, len(x), batch):
+            out = net(x[i:i + batch])
+            hits += int((out.argmax(1) == y[i:i + batch]).sum())
+            loss += float(F.cross_entropy(out, y[i:i + batch], reduction="sum"))
+    return hits / len(x), loss / len(x)
+
+
+def nearest_neighbour(train_x: torch.Tensor, train_y: torch.Tensor, x: torch.Tensor,
+                      chunk: int = 1024) -> torch.Tensor:
+    """Label of each row of x's nearest training example (Euclidean on pixels), in chunks.
+
+    >>> nearest_neighbour(torch.tensor([[0.0], [1.0]]), torch.tensor([3, 4]), torch.tensor([[0.9]]))
+    tensor([4])
+    """
+    a, out = train_x.flatten(1), []
+    for i in range(0, len(x), chunk):
+        out.append(train_y[torch.cdist(x[i:i + chunk].flatten(1), a).argmin(1)])
+    return torch.cat(out)
+
+
+def _memorise(job: Job, s: Splits, start: tuple[float, float]) -> Result:
+    tr = s.train
+    accs = [int((nearest_neighbour(tr.x, tr.y, d.x) == d.y).sum()) / len(d) for d in (s.val, s.test)]
+    return Result("none", 0, 0.0, 0.0, 0, 1.0, accs[0], accs[1], float("nan"), tr.x[0].numel() * len(tr),
+                  *_clocks(start))
+
+
+def _clocks(start: tuple[float, float]) -> tuple[float, float]:
+    """Wall and CPU seconds since ``start`` = (perf_counter, process_time)."""
+    return round(time.perf_counter() - start[0], 4), round(time.process_time() - start[1], 4)
+
+
+def fit(job: Job) -> Result:
+    """Train (or, for the memoriser, look up) one job on one thread; the same job -> the same result."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return _fit(job)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _fit(job: Job) -> Result:
+    start = time.perf_counter(), time.process_time()
+    s = make_splits(job.spec(), job.n_train, job.seed)  # drawn once per run
+    if job.arm == "memoriser":
+        return _memorise(job, s, start)
+    x, y, n = s.train.x, s.train.y, job.n_train
+    torch.manual_seed(job.seed)
+    net = make_net(job.arm, job.canvas, s.num_classes, width=job.width, hidden=job.hidden)
+    opt = torch.optim.Adam(net.parameters(), lr=job.lr, weight_decay=job.weight_decay)
+    order = torch.Generator().manual_seed(job.seed + ORDER_SEED_OFFSET)
+    batch = min(job.batch_size, n)
+    per_epoch = n // batch  # full minibatches per pass; the remainder joins the next pass
+    max_steps = max(job.epochs * per_epoch, job.min_steps)
+    every = max(per_epoch, job.min_steps // job.min_evals)
+    perm, cursor = torch.randperm(n, generator=order), 0
+    best, best_step, best_state, since, evals, stop, step = (-1.0, math.inf), 0, None, 0, 0, "budget", 0
+    recent: list[float] = []
+    while step < max_steps:
+        if cursor + batch > n:
+            perm, cursor = torch.randperm(n, generator=order), 0
+        idx = perm[cursor:cursor + batch]
+        cursor += batch
+        net.train()
+        loss = F.cross_entropy(net(x[idx]), y[idx])
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        step += 1
+        recent = (recent + [loss.item()])[-max(1, per_epoch):]
+        if step % every and step != max_steps:
+            continue
+        if not math.isfinite(recent[-1]):
+            raise FloatingPointError(f"{job}: training loss became {recent[-1]} at step {step}")
+        evals += 1
+        acc, vloss = _accuracy_loss(net, s.val.x, s.val.y)
+        if acc > best[0] or (acc == best[0] and vloss < best[1]):
+            best, best_step, best_state, since = (acc, vloss), step, copy.deepcopy(net.state_dict()), 0
+        else:
+            since += 1
+        if sum(recent) / len(recent) < job.fit_loss and _accuracy_loss(net, x, y)[1] < job.fit_loss:
+            stop = "fit"
+            break
+        if since >= job.patience:
+            stop = "patience"
+            break
+    net.load_state_dict(best_state)
+    train_acc, test_acc = (_accuracy_loss(net, d.x, d.y)[0] for d in (s.train, s.test))
+    return Result(stop, step, round(step * batch / n, 4), round(best_step * batch / n, 4), evals,
+                  train_acc, best[0], test_acc, round(best[1], 6), count_params(net), *_clocks(start))
+
+
+def _init_worker() -> None:
+    torch.set_num_threads(1)
+
+
+def fit_many(jobs: Sequence[Job], *, workers: int = 1,
+             on_result: Callable[[int, Job, Result], None] | None = None) -> list[Result]:
+    """Fit every job, results in job order; ``on_result(i, job, result)`` runs in this process as
+    each finishes (e.g. to log it). Parallel over min(cores, jobs, workers) forked one-thread workers.
+
+    >>> jobs = [Job("memoriser", 6, 8, s, n_val=10, n_test=10) for s in (0, 1)]
+    >>> [r.stop for r in fit_many(jobs, workers=2)]
+    ['none', 'none']
+    """
+    if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
+        raise ValueError(f"workers={workers!r}: expected a positive integer")
+    jobs = list(jobs)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    workers = min(cores, len(jobs), workers)
+    results: list[Result | None] = [None] * len(jobs)
+
+    def done(i: int, r: Result) -> None:
+        results[i] = r
+        if on_result is not None:
+            on_result(i, jobs[i], r)
+
+    if workers <= 1:
+        for i, job in enumerate(jobs):
+            done(i, fit(job))
+        return results  # type: ignore[return-value]
+    pool = ProcessPoolExecutor(workers, mp_context=get_context("fork"), initializer=_init_worker)
+    try:
+        futures = {pool.submit(fit, job): i for i, job in enumerate(jobs)}
+        for future in as_completed(futures):
+            done(futures[future], future.result())
+    except BaseException:
+        processes.interrupt_children()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
+    return results  # type: ignore[return-value]

@@ -1,0 +1,237 @@
+"""The mechanism study (issue 27): examples needed to reach 90% test accuracy vs the positions a 5x5
+glyph can take, for {shared, unshared} filters x {pooled, flatten} readouts, dense, cnn_fc and a
+1-NN memoriser. The design and its planner: :mod:`equidocs.mechanism_plan`.
+
+    python -m equidocs.mechanism run [--profile quick|full] [--workers K] [--dir DIR]
+    python -m equidocs.mechanism status [--profile quick|full] [--dir DIR]
+
+Every finished run is appended at once (one JSON line, one write, flushed) to
+``studies/mechanism/runs-<profile>.jsonl`` with a hash of the code that can change its numbers, the
+torch version and the CPU capability. Runs logged under other code are ignored (and counted). A
+killed study resumes where it stopped, losing only the runs in flight, and since every decision is
+re-derived from the log, it reaches the same decisions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import hashlib
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from equidocs import stats
+from equidocs.fit import Job, Result, fit_many
+from equidocs.mechanism_plan import MAIN_ARMS, Config, plan
+from equidocs.nets import positions
+from equidocs.progress import fmt_duration
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DIR = ROOT / "studies" / "mechanism"
+CODE_FILES = ("nets.py", "fit.py", "data.py", "data_specs.py")  # what can change a run's numbers
+
+
+def code_source(path: Path) -> str:
+    """A module's code without comments and docstrings (they never change a number).
+
+    >>> code_source(Path(__file__).parent / "nets.py").startswith("from __future__")
+    True
+    """
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if (isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and body
+                and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
+                and isinstance(body[0].value.value, str)):
+            node.body = body[1:] or [ast.Pass()]
+    return ast.unparse(tree)
+
+
+def code_hash() -> str:
+    """sha256 (16 hex digits) of the code (docstrings and comments left out) of the modules that
+    decide a run's numbers, :data:`CODE_FILES`."""
+    h = hashlib.sha256()
+    for name in CODE_FILES:
+        h.update(name.encode() + b"\0" + code_source(Path(__file__).parent / name).encode())
+    return h.hexdigest()[:16]
+
+
+def key(job: Job) -> str:
+    return json.dumps(job.to_dict(), sort_keys=True)
+
+
+class RunLog:
+    """The append-only log of finished runs: ``load()`` it, ``append()`` one run at a time."""
+
+    def __init__(self, path: Path) -> None:
+        self.path, self.code = Path(path), code_hash()
+        self.runs: dict[str, Result] = {}
+        self.stale = 0      # runs logged under other code
+        self.cpu_s = 0.0    # CPU time of the current runs (one thread each)
+
+    def load(self) -> "RunLog":
+        if not self.path.exists():
+            return self
+        with self.path.open(encoding="utf-8") as f:
+            for lineno, line in enumerate(f, 1):
+                if not line.strip():
+                    continue
+                try:
+                    rec = json.loads(line)
+                    if rec["code"] != self.code:  # other code: its fields may differ too
+                        self.stale += 1
+                        continue
+                    job, result = Job.from_dict(rec["job"]), Result(**rec["result"])
+                except Exception as err:  # noqa: BLE001 (any malformed line is reported the same way)
+                    raise ValueError(f"{self.path}:{lineno}: expected one JSON run record "
+                                     f"{{job, result, code, ...}}; given {line[:80]!r} ({err}). "
+                                     f"Delete or fix that line to resume.") from None
+                if key(job) not in self.runs:
+                    self.runs[key(job)] = result
+                    self.cpu_s += result.cpu_s
+        return self
+
+    def get(self, job: Job) -> Result | None:
+        return self.runs.get(key(job))
+
+    def append(self, job: Job, result: Result) -> None:
+        rec = {"job": job.to_dict(), "result": result.to_dict(), "code": self.code,
+               "torch": torch.__version__, "cpu": torch.backends.cpu.get_cpu_capability()}
+        line = (json.dumps(rec, separators=(",", ":")) + "\n").encode()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            os.write(fd, line)  # one write of one line: a kill never leaves half a record behind
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        self.runs[key(job)] = result
+        self.cpu_s += result.cpu_s
+
+
+def log_path(profile: str, folder: Path | str | None = None) -> Path:
+    return Path(folder or DEFAULT_DIR) / f"runs-{profile}.jsonl"
+
+
+def _remaining_guess(cfg: Config, state: dict) -> int:
+    """A rough count of the runs a condition still needs (for the progress line only)."""
+    seeds, tune = len(cfg.seeds(state["arm"])), 0
+    if state["arm"] != "memoriser":
+        tune = len(cfg.tune_seeds) * (len(cfg.lr_grid) + len(cfg.wd_grid) + len(cfg.width_grid) - 2)
+    phase = state["phase"]
+    if phase == "done":
+        return 0
+    if phase == "pilot":
+        return 2 + tune + 3 * seeds
+    if phase.startswith("tune"):
+        done = sum(len(t["table"]) for t in state.get("tune", {}).values()) * len(cfg.tune_seeds)
+        return max(0, tune - done) + 3 * seeds
+    return max(seeds, 3 * seeds - sum(len(r["test_acc"]) for r in state.get("ladder", [])))
+
+
+def run(profile: str = "quick", *, workers: int = 1, folder: Path | str | None = None,
+        cfg: Config | None = None, stream=sys.stderr) -> list[dict]:
+    """Run (or resume) the study until every condition is done; returns every condition's state."""
+    cfg = cfg or Config.profile(profile)
+    log = RunLog(log_path(profile, folder)).load()
+    start, done_here, batch_no = time.monotonic(), 0, 0
+    say = (lambda text: print(f"[{time.strftime('%H:%M:%S')}] {text}", file=stream, flush=True)) \
+        if stream else (lambda text: None)
+    say(f"mechanism {profile}: {len(log.runs)} runs in {log.path} ({log.stale} stale), "
+        f"{fmt_duration(log.cpu_s)} CPU so far")
+    while True:
+        pending, states = plan(cfg, log.get)
+        if not pending:
+            break
+        batch_no += 1
+        left = sum(_remaining_guess(cfg, s) for s in states)
+        say(f"batch {batch_no}: {len(pending)} runs ({', '.join(sorted({f'{j.arm}@{j.canvas}' for j in pending}))})")
+
+        in_batch = 0
+
+        def finished(i: int, job: Job, result: Result) -> None:
+            nonlocal done_here, in_batch
+            log.append(job, result)
+            done_here, in_batch = done_here + 1, in_batch + 1
+            per = (time.monotonic() - start) / done_here
+            todo = max(left - in_batch, len(pending) - in_batch)
+            eta = per * todo / max(1, workers)
+            say(f"{len(log.runs)} runs done (~{len(log.runs) + todo} in all, rough): "
+                f"{job.arm} {job.canvas}x{job.canvas} n={job.n_train} seed={job.seed} lr={job.lr:g} "
+                f"wd={job.weight_decay:g} w={job.width if job.arm != 'dense' else job.hidden} -> "
+                f"val {result.val_acc:.3f} test {result.test_acc:.3f} {result.stop} "
+                f"{result.steps} steps {result.wall_s:.1f}s | ETA ~{fmt_duration(eta)} "
+                f"(at this session's mean run time; larger canvases are slower)")
+
+        fit_many(pending, workers=workers, on_result=finished)
+    say(f"mechanism {profile}: complete, {len(log.runs)} runs, {fmt_duration(log.cpu_s)} CPU")
+    return states
+
+
+def summary(cfg: Config, states: list[dict]) -> list[dict]:
+    """Per condition: positions, phase, settings, best seed-mean test accuracy and the crossing."""
+    rows = []
+    for s in states:
+        ladder = s.get("ladder", [])
+        ns = [r["n"] for r in ladder]
+        means = [float(np.mean(r["test_acc"])) for r in ladder]
+        cross = stats.censored_crossing(ns, means, cfg.target) if ladder and s["phase"] == "done" else None
+        rows.append({"arm": s["arm"], "size": s["size"], "positions": positions(s["size"]),
+                     "phase": s["phase"], "cap": s["cap"], "pilot_n": s.get("pilot_n"),
+                     "settings": s.get("settings"), "best_mean_test": max(means) if means else None,
+                     "rungs": len(ns),
+                     "needed": None if cross is None else round(cross.value, 1),
+                     "censored": None if cross is None else (cross.censored or None)})
+    return rows
+
+
+def status(profile: str = "quick", *, folder: Path | str | None = None, cfg: Config | None = None,
+           stream=sys.stdout) -> list[dict]:
+    """Print the per-(arm, size) table and the totals; returns the summary rows."""
+    cfg = cfg or Config.profile(profile)
+    log = RunLog(log_path(profile, folder)).load()
+    pending, states = plan(cfg, log.get)
+    rows = summary(cfg, states)
+    print(f"{log.path}: {len(log.runs)} current runs, {log.stale} stale (other code), "
+          f"total CPU time {fmt_duration(log.cpu_s)} ({log.cpu_s / 3600:.2f} h); "
+          f"{len(pending)} runs in the next batch", file=stream)
+    print(f"{'arm':14} {'S':>3} {'pos':>4} {'phase':17} {'cap':>7} {'pilot':>7} {'lr':>7} {'wd':>7} "
+          f"{'w':>5} {'best':>6} {'needed':>10}", file=stream)
+    for r in rows:
+        st = r["settings"] or {}
+        w = st.get("hidden" if r["arm"] == "dense" else "width", "")
+        need = ("" if r["needed"] is None else
+                f"{'>' if r['censored'] == 'above' else '<=' if r['censored'] == 'below' else ''}{r['needed']:g}")
+        best = "" if r["best_mean_test"] is None else f"{r['best_mean_test']:.3f}"
+        print(f"{r['arm']:14} {r['size']:>3} {r['positions']:>4} {r['phase']:17} {r['cap']:>7} "
+              f"{r['pilot_n'] or '':>7} {st.get('lr', ''):>7} {st.get('weight_decay', ''):>7} "
+              f"{w if r['arm'] != 'memoriser' else '':>5} {best:>6} {need:>10}", file=stream)
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m equidocs.mechanism", description=__doc__.split("\n")[0])
+    p.add_argument("command", choices=("run", "status"))
+    p.add_argument("--profile", choices=("quick", "full"), default="quick")
+    p.add_argument("--workers", type=int, default=1, help="worker processes (one thread each)")
+    p.add_argument("--dir", default=None, help=f"folder of the run log (default {DEFAULT_DIR})")
+    a = p.parse_args(argv)
+    if a.command == "run":
+        try:
+            run(a.profile, workers=a.workers, folder=a.dir)
+        except KeyboardInterrupt:
+            print("interrupted: finished runs are in the log; run again to resume", file=sys.stderr)
+            return 130
+    else:
+        status(a.profile, folder=a.dir)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

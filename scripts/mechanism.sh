@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Start (or resume) the mechanism study's full profile in the background (one worker by default:
+# WORKERS=2 to use both cores). Finished runs go to studies/mechanism/runs-full.jsonl; a resumed
+# study loses only the runs that were in flight. Progress: build/mechanism-full.log.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mkdir -p build
+nohup .venv/bin/python -m equidocs.mechanism run --profile full --workers "${WORKERS:-1}" \
+  >> build/mechanism-full.log 2>&1 &
+echo "pid $!; log build/mechanism-full.log; table: .venv/bin/python -m equidocs.mechanism status --profile full"

@@ -1,0 +1,85 @@
+"""The mechanism study's trainer: determinism, parallel == serial, the best-validation checkpoint,
+JSON round trips and clear errors."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import pytest
+import torch
+
+from equidocs import fit as fit_mod
+from equidocs.fit import Job, fit, fit_many
+
+SMALL = dict(n_val=50, n_test=50, epochs=2, min_steps=60, min_evals=6, patience=3)
+
+
+def test_same_job_gives_bit_identical_results():
+    job = Job("local", 7, 32, seed=3, **SMALL)
+    a, b = fit(job).to_dict(), fit(job).to_dict()
+    for r in (a, b):
+        r.pop("wall_s"), r.pop("cpu_s")
+    assert a == b
+
+
+def test_parallel_equals_serial_and_calls_back_in_this_process():
+    jobs = [Job(arm, 6, 16, seed=s, **SMALL) for arm in ("conv", "dense", "memoriser") for s in (0, 1)]
+    seen = []
+    par = fit_many(jobs, workers=2, on_result=lambda i, job, r: seen.append((i, job)))
+    ser = fit_many(jobs, workers=1)
+    strip = [{k: v for k, v in r.to_dict().items() if k not in ("wall_s", "cpu_s", "val_loss")} for r in par]
+    assert strip == [{k: v for k, v in r.to_dict().items() if k not in ("wall_s", "cpu_s", "val_loss")} for r in ser]
+    assert sorted(i for i, _ in seen) == list(range(len(jobs))) and all(jobs[i] == j for i, j in seen)
+
+
+def test_test_accuracy_is_read_at_the_best_validation_checkpoint(monkeypatch):
+    """Scripted validation accuracies, best at the 2nd of 4 evaluations (patience 2): the net scored
+    on the test set has exactly the weights it had there, not the last ones."""
+    seen = {}
+    script = iter([0.4, 0.95, 0.3, 0.3])
+    real = fit_mod._accuracy_loss
+
+    def fake(net, x, y, batch=2048):
+        weights = torch.cat([p.detach().flatten() for p in net.parameters()]).clone()
+        if len(x) == 40:  # validation
+            acc = next(script, None)
+            if acc is None:
+                return real(net, x, y)
+            seen.setdefault("val", []).append(weights)
+            return acc, 1.0
+        if len(x) == 70:  # test
+            seen["test"] = weights
+        return real(net, x, y)
+
+    monkeypatch.setattr(fit_mod, "_accuracy_loss", fake)
+    r = fit(Job("conv", 6, 24, seed=1, n_val=40, n_test=70, epochs=1, min_steps=80, min_evals=4,
+                patience=2, fit_loss=1e-9))
+    assert (r.stop, r.val_acc, r.evals, r.steps, r.best_epoch) == ("patience", 0.95, 4, 80, 40.0)
+    assert torch.equal(seen["test"], seen["val"][1])
+    assert not torch.equal(seen["test"], seen["val"][-1])
+
+
+def test_job_round_trips_through_json():
+    job = Job("cnn_fc", 12, 181, 4, lr=1e-2, weight_decay=1e-4, width=8, hidden=1024)
+    assert Job.from_dict(json.loads(json.dumps(job.to_dict()))) == job
+
+
+@pytest.mark.parametrize("change,message", [
+    ({"arm": "mlp"}, r"Job arm='mlp': expected one of \("),
+    ({"canvas": 4}, r"Job canvas=4: expected an integer >= 5"),
+    ({"n_train": 0}, r"Job n_train=0: expected a positive integer"),
+    ({"lr": -1.0}, r"Job lr=-1.0: expected a positive finite number"),
+    ({"weight_decay": float("nan")}, r"Job weight_decay=nan: expected a non-negative finite number"),
+    ({"seed": -2}, r"Job seed=-2: expected an integer >= 0"),
+])
+def test_bad_jobs_raise_naming_argument_expected_given(change, message):
+    with pytest.raises(ValueError, match=message):
+        replace(Job("conv", 8, 16, 0), **change)
+
+
+def test_unknown_keys_and_bad_workers():
+    with pytest.raises(TypeError, match=r"unknown key\(s\) \['depth'\]"):
+        Job.from_dict({**Job("conv", 8, 16, 0).to_dict(), "depth": 2})
+    with pytest.raises(ValueError, match=r"workers=0: expected a positive integer"):
+        fit_many([Job("conv", 8, 16, 0)], workers=0)

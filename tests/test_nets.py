@@ -1,0 +1,99 @@
+"""Oracle tests of the mechanism study's nets: the local layer against nn.Conv2d and a plain loop,
+closed-form parameter counts, and the pooled conv's exact invariance (a sanity check)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from hypothesis import given, settings, strategies as st
+from torch import nn
+
+from equidocs.data import glyphs
+from equidocs.nets import NETS, Local2d, count_params, make_net, param_count, positions
+
+
+@pytest.mark.parametrize("c_in,c_out,side,k", [(1, 8, 10, 5), (3, 4, 7, 3), (2, 5, 5, 5)])
+def test_tied_local_equals_conv_padding_0(c_in, c_out, side, k):
+    torch.manual_seed(0)
+    conv = nn.Conv2d(c_in, c_out, k)
+    x = torch.randn(6, c_in, side, side)
+    local = Local2d.from_conv(conv, side)
+    assert local.L == (side - k + 1) ** 2
+    torch.testing.assert_close(local(x), conv(x), atol=1e-6, rtol=0)
+
+
+def test_local_equals_per_position_loop():
+    torch.manual_seed(1)
+    layer, x = Local2d(2, 3, 8, 5), torch.randn(4, 2, 8, 8)
+    side = 8 - 5 + 1
+    want = torch.empty(4, 3, side, side)
+    for r in range(side):
+        for c in range(side):
+            l = r * side + c
+            window = x[:, :, r:r + 5, c:c + 5].reshape(4, -1)  # (N, C*k*k) in unfold's order
+            want[:, :, r, c] = window @ layer.weight[l] + layer.bias[l]
+    torch.testing.assert_close(layer(x), want, atol=1e-6, rtol=0)
+
+
+@pytest.mark.parametrize("arm", NETS)
+@pytest.mark.parametrize("canvas", [6, 7, 12, 24])
+def test_param_count_closed_form(arm, canvas):
+    for width, hidden in ((8, 256), (32, 64)):
+        net = make_net(arm, canvas, 4, width=width, hidden=hidden)
+        assert count_params(net) == param_count(arm, canvas, 4, width=width, hidden=hidden)
+        assert net(torch.zeros(3, 1, canvas, canvas)).shape == (3, 4)
+
+
+def test_local_has_one_filter_per_position():
+    assert param_count("local", 24, 4, width=8) - param_count("conv", 24, 4, width=8) \
+        == 26 * 8 * (positions(24) - 1)
+
+
+def test_bad_arguments_name_argument_expected_given():
+    with pytest.raises(ValueError, match=r"arm='mlp': expected one of"):
+        make_net("mlp", 8, 4)
+    with pytest.raises(ValueError, match=r"canvas=4: expected an integer >= 5"):
+        make_net("conv", 4, 4)
+    with pytest.raises(ValueError, match=r"width=0: expected a positive integer"):
+        make_net("local", 8, 4, width=0)
+
+
+@settings(max_examples=25, deadline=None)
+@given(canvas=st.integers(13, 20), data=st.data())
+def test_pooled_conv_invariant_between_interior_positions(canvas, data):
+    """Sanity check (holds by construction): shared filters + global max give the same logits for a
+    glyph on a blank canvas wherever it sits at least 4 pixels from every edge (then all 81 windows
+    that overlap it are valid windows, and the rest are blank)."""
+    torch.manual_seed(canvas)
+    net = make_net("conv", canvas, 4, width=6)
+    span = st.integers(4, canvas - 9)
+    (r1, c1), (r2, c2) = [(data.draw(span), data.draw(span)) for _ in range(2)]
+    g = glyphs(4)[data.draw(st.integers(0, 3))]
+    x = torch.zeros(2, 1, canvas, canvas)
+    x[0, 0, r1:r1 + 5, c1:c1 + 5] = g
+    x[1, 0, r2:r2 + 5, c2:c2 + 5] = g
+    out = net(x)
+    torch.testing.assert_close(out[0], out[1], atol=1e-6, rtol=0)
+
+
+def test_pooled_conv_only_nearly_invariant_at_the_border():
+    """With valid windows (padding 0) a glyph at the border loses the windows that would overlap it
+    from outside the canvas, so exact invariance needs interior positions (or padding k-1)."""
+    torch.manual_seed(0)
+    net = make_net("conv", 8, 4, width=16)
+    x = torch.zeros(2, 1, 8, 8)
+    x[0, 0, 0:5, 0:5] = glyphs(4)[1]
+    x[1, 0, 3:8, 3:8] = glyphs(4)[1]
+    feats = [torch.relu(net.features(x)).amax(dim=(2, 3))[i] for i in range(2)]
+    assert not torch.allclose(*feats)  # differ, but only through partial windows
+
+
+def test_conv_feature_map_equivariant_to_shifts():
+    """Moving the glyph by (dy, dx) moves the conv feature map by (dy, dx) (blank canvas)."""
+    torch.manual_seed(2)
+    net = make_net("conv", 12, 4, width=4)
+    x = torch.zeros(2, 1, 12, 12)
+    x[0, 0, 1:6, 2:7] = glyphs(4)[3]
+    x[1, 0, 3:8, 5:10] = glyphs(4)[3]  # moved by (2, 3)
+    f = net.features(x)  # (2, 4, 8, 8)
+    torch.testing.assert_close(f[1, :, 2:, 3:], f[0, :, :-2, :-3], atol=1e-6, rtol=0)
