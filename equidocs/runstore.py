@@ -68,11 +68,11 @@ def check_probe(probe: Any) -> None:
 
     Nothing is imported to check it, so a spec from a file can never import an arbitrary name.
 
-    >>> check_probe("equidocs.experiments.weights:probe")
-    >>> check_probe("this:s")
-    Traceback (most recent call last):
-    ...
-    equidocs.runstore.JobSpecError: job spec probe='this:s': expected 'equidocs.<module>:<function>', a function defined in an equidocs module
+    >>> try:
+    ...     check_probe("this:s")
+    ... except JobSpecError as error:
+    ...     print(error)
+    job spec probe='this:s': expected 'equidocs.<module>:<function>', a function defined in an equidocs module
     """
     expected = "expected 'equidocs.<module>:<function>', a function defined in an equidocs module"
     if probe is None:
