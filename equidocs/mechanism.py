@@ -4,6 +4,7 @@ glyph can take, for {shared, unshared} filters x {pooled, flatten} readouts, den
 
     python -m equidocs.mechanism run [--profile quick|full] [--workers K] [--dir DIR]
     python -m equidocs.mechanism status [--profile quick|full] [--dir DIR]
+    python -m equidocs.mechanism report [--profile quick|full] [--dir DIR] [--draws N] [--json FILE]
 
 Every finished run is appended at once (one JSON line, one write, flushed) to
 ``studies/mechanism/runs-<profile>.jsonl`` with a hash of the code that can change its numbers, the
@@ -217,10 +218,13 @@ def status(profile: str = "quick", *, folder: Path | str | None = None, cfg: Con
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m equidocs.mechanism", description=__doc__.split("\n")[0])
-    p.add_argument("command", choices=("run", "status"))
+    p.add_argument("command", choices=("run", "status", "report"),
+                   help="run: start or resume; status: per-condition progress; report: the analysis so far")
     p.add_argument("--profile", choices=("quick", "full"), default="quick")
     p.add_argument("--workers", type=int, default=1, help="worker processes (one thread each)")
     p.add_argument("--dir", default=None, help=f"folder of the run log (default {DEFAULT_DIR})")
+    p.add_argument("--draws", type=int, default=200, help="report: bootstrap draws (default 200)")
+    p.add_argument("--json", default=None, help="report: also write the summary to this file")
     a = p.parse_args(argv)
     if a.command == "run":
         try:
@@ -228,8 +232,14 @@ def main(argv: list[str] | None = None) -> int:
         except KeyboardInterrupt:
             print("interrupted: finished runs are in the log; run again to resume", file=sys.stderr)
             return 130
-    else:
+    elif a.command == "status":
         status(a.profile, folder=a.dir)
+    else:
+        from equidocs.mechanism_analysis import report
+
+        summary = report(str(log_path(a.profile, a.dir)), profile=a.profile, draws=a.draws)
+        if a.json:
+            Path(a.json).write_text(json.dumps(summary, indent=1, allow_nan=False))
     return 0
 
 

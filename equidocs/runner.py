@@ -15,6 +15,7 @@ from typing import Any
 import matplotlib.pyplot as plt
 
 from equidocs import cache, experiments, runstore
+from equidocs.figure_data import write_csv
 from equidocs.experiments import PROFILES, RunContext
 from equidocs.plotting import theme
 from equidocs.train import single_thread
@@ -133,8 +134,8 @@ def run_experiment(name: str, profile: str = "quick", *, force: bool = False, de
 
 
 def export(record: dict[str, Any], out_dir: Path) -> list[Path]:
-    """Write ``results/NAME.json`` and ``figures/NAME.svg`` / ``NAME-dark.svg`` under out_dir;
-    returns the paths written (or found up to date).
+    """Write ``results/NAME.json``, ``figures/NAME.svg`` / ``NAME-dark.svg`` and the plotted
+    numbers ``figures/NAME.csv`` under out_dir; returns the paths written (or found up to date).
 
     A result's ``companions`` (``{filename: JSON data}``, e.g. exported weights) are written beside
     it as ``results/FILENAME``; a name that is not a plain ``*.json`` file name is refused.
@@ -151,6 +152,7 @@ def export(record: dict[str, Any], out_dir: Path) -> list[Path]:
     result_path = out_dir / "results" / f"{name}.json"
     companion_paths = [out_dir / "results" / filename for filename in companions]
     paths = [result_path] + [out_dir / "figures" / f"{name}{suffix}.svg" for suffix in ("", "-dark")]
+    paths.append(out_dir / "figures" / f"{name}.csv")  # the plotted numbers, read back from the figure
     stamp = out_dir / "figures" / f".{name}.key"
     if stamp.exists() and stamp.read_text() == key and all(p.exists() for p in paths) and \
             _intact(result_path, record) and all(_intact(p, companions[p.name]) for p in companion_paths):
@@ -159,11 +161,13 @@ def export(record: dict[str, Any], out_dir: Path) -> list[Path]:
     for path in companion_paths:  # e.g. exported weights for the explorer, served beside the result
         cache.write_json_atomic(path, companions[path.name])
     module = experiments.get(name)
-    for scheme, path in zip(("light", "dark"), paths[1:]):
+    for scheme, path in zip(("light", "dark"), paths[1:3]):
         with theme(scheme):
             fig = module.figure(record["result"])
             path.parent.mkdir(parents=True, exist_ok=True)
             fig.savefig(path, format="svg", bbox_inches="tight", metadata={"Date": None})
+            if scheme == "light":
+                write_csv(fig, paths[3])
             plt.close(fig)
     stamp.write_text(key)
     return paths + companion_paths

@@ -71,10 +71,44 @@ def nav_pages() -> dict[str, str]:
     return {src: page_path(src) for src in nav_sources()}
 
 
+def pytest_collection_modifyitems(config, items):
+    """Tests marked ``last`` run at the end: they read checks started in the background early on
+    (e.g. the audits), which by then have finished alongside the rest of the suite."""
+    items.sort(key=lambda item: item.get_closest_marker("last") is not None)
+
+
 def pytest_generate_tests(metafunc):
     if "nav_page" in metafunc.fixturenames:
         sources = nav_sources()
         metafunc.parametrize("nav_page", [page_path(s) for s in sources], ids=sources)
+
+
+class _Build:
+    """``mkdocs build --strict`` into ``out`` (cwd = repo root), running in the background."""
+
+    def __init__(self, out: Path, **env_overrides: str) -> None:
+        self.out, self.env = out, {**os.environ, "NO_MKDOCS_2_WARNING": "1", **env_overrides}
+        self.start = time.perf_counter()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(out)],
+            cwd=ROOT, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+    def finish(self) -> float:
+        """Wait for the build; fail the test on any warning. Returns its wall time in seconds."""
+        output, _ = self.proc.communicate()
+        lines = output.splitlines()
+        warnings = [line for line in lines if line.startswith(("WARNING", "ERROR"))]
+        profile = self.env.get("EQUIDOCS_PROFILE", "published")
+        if self.proc.returncode != 0 or warnings:
+            log = self.out.parent / f"mkdocs-build-{self.out.name}.log"
+            log.write_text(output, encoding="utf-8")
+            pytest.fail(f"`mkdocs build --strict` failed (exit {self.proc.returncode}; profile {profile}); "
+                        f"warnings and errors:\n" + "\n".join(warnings)
+                        + f"\n--- last 60 lines of the output (all of it: {log}) ---\n"
+                        + "\n".join(lines[-60:]), pytrace=False)
+        seconds = time.perf_counter() - self.start
+        sys.__stdout__.write(f"\n[site] built ({profile}) in {seconds:.0f} s into {self.out}\n")
+        return seconds
 
 
 def _build_site(out: Path, **env_overrides: str) -> float:
@@ -82,25 +116,24 @@ def _build_site(out: Path, **env_overrides: str) -> float:
 
     Returns the build's wall time in seconds.
     """
-    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", **env_overrides}
-    start = time.perf_counter()
-    proc = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(out)],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
-    lines = proc.stdout.splitlines()
-    warnings = [line for line in lines if line.startswith(("WARNING", "ERROR"))]
-    if proc.returncode != 0 or warnings:
-        log = out.parent / f"mkdocs-build-{out.name}.log"
-        log.write_text(proc.stdout, encoding="utf-8")
-        pytest.fail(f"`mkdocs build --strict` failed (exit {proc.returncode}; profile "
-                    f"{env.get('EQUIDOCS_PROFILE', 'published')}); warnings and errors:\n"
-                    + "\n".join(warnings) + f"\n--- last 60 lines of the output (all of it: {log}) ---\n"
-                    + "\n".join(lines[-60:]), pytrace=False)
-    seconds = time.perf_counter() - start
-    sys.__stdout__.write(f"\n[site] built ({env.get('EQUIDOCS_PROFILE', 'published')}) in "
-                         f"{seconds:.0f} s into {out}\n")
-    return seconds
+    return _Build(out, **env_overrides).finish()
+
+
+QUICK_TEST = "test_quick_profile_builds_every_page_from_an_empty_cache"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def quick_build(request, tmp_path_factory):
+    """The cold quick-profile build (the slowest check), started with the session when its test is
+    selected, so it runs alongside the other tests; its test is marked ``last`` and collects it."""
+    if not any(item.name == QUICK_TEST for item in request.session.items):
+        yield None
+        return
+    root = tmp_path_factory.mktemp("quick")
+    build = _Build(root / "quick-site", EQUIDOCS_PROFILE="quick", EQUIDOCS_CACHE=str(root / "empty-cache"),
+                   EQUIDOCS_GENERATED=str(root / "generated"))
+    yield build
+    build.proc.kill()
 
 
 @pytest.fixture(scope="session")

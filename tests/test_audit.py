@@ -33,18 +33,29 @@ def _lower_cpu_env() -> dict[str, str]:
 
 
 def audit_command(*args: str, env: dict | None = None) -> subprocess.Popen:
+    threads = {name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
     return subprocess.Popen([sys.executable, "-m", "equidocs", "audit", *args], cwd=ROOT,
-                            env={**os.environ, "EQUIDOCS_RESULTS": str(RESULTS), **(env or {})},
+                            env={**os.environ, **threads, "EQUIDOCS_RESULTS": str(RESULTS), **(env or {})},
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def audits():
+    """Both audits, started when this module's first test runs; they finish while the rest of the
+    suite runs, and the test that reads them is moved to the end (see conftest.py)."""
+    procs = {"native": audit_command("--runs", "3"),
+             "one capability lower": audit_command("--runs", "3", env=_lower_cpu_env())}
+    yield procs
+    for proc in procs.values():
+        proc.kill()
+
+
 @pytest.mark.slow
-def test_the_audit_passes_on_this_cpu_and_on_a_narrower_one():
+@pytest.mark.last
+def test_the_audit_passes_on_this_cpu_and_on_a_narrower_one(audits):
     """What CI runs, on this CPU and as a CPU one capability narrower computes (results frozen on
-    an AVX2 machine audit on AVX-512 and the other way round), both at once. The replayed runs are
-    picked anew each time; the seed is printed, so a failure can be repeated with ``--seed``."""
-    audits = {"native": audit_command("--runs", "3"),
-              "one capability lower": audit_command("--runs", "3", env=_lower_cpu_env())}
+    an AVX2 machine audit on AVX-512 and the other way round). The replayed runs are picked anew
+    each time; the seed is printed, so a failure can be repeated with ``--seed``."""
     for cpu, proc in audits.items():
         out, err = proc.communicate(timeout=1200)
         seed = out.split("--seed ")[1].split()[0] if "--seed " in out else "?"

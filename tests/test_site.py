@@ -201,10 +201,12 @@ def test_a_stale_frozen_result_fails_the_build_naming_the_fix(tmp_path):
     assert "python -m equidocs run --profile full --freeze amnesia" in done.stderr
 
 
-def test_quick_profile_builds_every_page_from_an_empty_cache(tmp_path, nav_pages, build_site):
-    """Development and CI: the whole site from a from-scratch quick run (no cache, no results/)."""
-    out = tmp_path / "quick-site"
-    seconds = build_site(out, EQUIDOCS_PROFILE="quick", EQUIDOCS_CACHE=str(tmp_path / "empty-cache"))
+@pytest.mark.slow
+@pytest.mark.last
+def test_quick_profile_builds_every_page_from_an_empty_cache(quick_build, nav_pages):
+    """Development and CI: the whole site from a from-scratch quick run (no cache, no results/),
+    started with the session (see conftest.py) and collected here."""
+    seconds, out = quick_build.finish(), quick_build.out
     for src, built in nav_pages.items():
         assert (out / built).exists(), f"{src} was not built under the quick profile"
     record = json.loads((out / "results" / "sample_efficiency.json").read_text())

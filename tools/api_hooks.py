@@ -53,6 +53,8 @@ def _names(source: str) -> tuple[set[str], set[str]]:
             bound.add(node.name)
         elif isinstance(node, ast.arg):
             bound.add(node.arg)
+        elif isinstance(node, ast.ExceptHandler) and node.name:  # except E as error
+            bound.add(node.name)
     return read, bound
 
 

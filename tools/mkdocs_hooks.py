@@ -16,7 +16,8 @@ mistyped one, such as ``[[ amnesia.seeds ]]``) fails the build.
 Environment: ``EQUIDOCS_PROFILE``: ``published`` (default: the frozen results in ``results/``,
 nothing is trained; a stale or tampered one fails the build), ``quick`` or ``full`` (run the
 profile through the cache); ``EQUIDOCS_DEVICE`` (default cpu); ``EQUIDOCS_RESULTS`` (the folder of
-frozen results to publish, default ``results/``, as for ``python -m equidocs status``).
+frozen results to publish, default ``results/``, as for ``python -m equidocs status``);
+``EQUIDOCS_GENERATED`` (default ``build/generated``).
 """
 
 from __future__ import annotations
@@ -36,7 +37,8 @@ from equidocs.runner import check_device, export, prune, run_all
 
 log = logging.getLogger("mkdocs.hooks.equidocs")
 ROOT = Path(__file__).resolve().parent.parent
-GENERATED = ROOT / "build" / "generated"
+# EQUIDOCS_GENERATED: another folder, for two builds at once (the tests build two sites side by side)
+GENERATED = Path(os.environ.get("EQUIDOCS_GENERATED", ROOT / "build" / "generated")).resolve()
 MATHJAX = ROOT / "build" / "vendor" / "node_modules" / "mathjax" / "es5" / "tex-svg-full.js"
 TOKEN = re.compile(r"\[\[([a-z_]+)\.([A-Za-z0-9_.\-]+)\]\]")
 FIGURE = re.compile(r"\[\[figure:([a-z_]+)\]\]")
@@ -158,6 +160,7 @@ def _figure(match: re.Match, page: str, prefix: str, url_prefix: str) -> str:
         f"  ![{alt}]({prefix}figures/{name}-dark.svg#only-dark){{ loading=lazy }}\n"
         f"  <figcaption>{caption} Profile <code>{escape(record['profile'])}</code>, computed "
         f"{escape(record['created'][:10])}; {_training_time(record)}. "
+        f"<a href=\"{url_prefix}figures/{name}.csv\">Data (CSV)</a> · "
         f"<a href=\"{url_prefix}results/{name}.json\">Result JSON</a></figcaption>\n"
         f"</figure>\n"
     )
