@@ -39,6 +39,80 @@ KIND_LABELS = {"conv": "conv (local + shared)", "local": "locally connected (loc
                "dense": "dense (neither)"}
 KIND_NAMES = {"conv": "conv", "local": "locally connected", "dense": "dense"}  # short, for tight legends
 KIND_MARKERS = {"conv": "o", "local": "s", "dense": "^"}
+# Arms: every model a figure compares, each with one colour, one marker and one line style on every
+# figure. A variant of a kind (a conv net with zero padding, a dense net trained with shifts) keeps
+# its kind's colour (it stays in the kind's hue family) and is told apart by its marker and line
+# style; no two arms of one colour share a marker. Captions frozen into results name some of these
+# ("dashed line, diamonds", "grey squares"): change one only with its caption. A censored point (a need that was never
+# reached, or already reached at the smallest set) is the arm's own marker drawn hollow, with an
+# arrow pointing the way the true value lies: see :func:`censored_point`.
+ARM_STYLES = {  # arm -> (kind whose colour it takes, or "" for the muted colour; marker; line style)
+    "conv": ("conv", "o", "-"),
+    "local": ("local", "s", "-"),
+    "dense": ("dense", "^", "-"),
+    "conv+zeros": ("conv", "D", "--"),                # zero padding
+    "conv+stride2": ("conv", "v", "-."),              # stride-2 downsampling
+    "conv+maxpool": ("conv", "P", ":"),               # max-pool downsampling
+    "conv+blurpool": ("conv", "X", (0, (6, 1.5, 1, 1.5, 1, 1.5))),  # blur-pool downsampling
+    "conv+zeros+maxpool": ("conv", "d", "-."),        # zero padding and max-pool (a deeper net)
+    "conv+perm": ("conv", "p", "--"),                 # pixels shuffled (captions: "dashed")
+    "dense+perm": ("dense", "<", "--"),               # pixels shuffled
+    "conv+flatten": ("conv", "h", ":"),               # flatten readout instead of pooling ("dotted")
+    "dense+shift": ("dense", ">", "--"),              # trained with shift augmentation ("dashed")
+    "conv+global": ("conv", "*", "--"),               # one whole-canvas kernel
+    "local+global": ("local", "H", "--"),             # whole-canvas windows
+    "dense+depth": ("dense", "D", "--"),              # more hidden layers ("dashed line, diamonds")
+    "memoriser": ("", "s", "-"),                      # 1-nearest neighbour on pixels ("grey squares")
+}
+
+
+def arm_style(arm: str) -> dict:
+    """Matplotlib keywords (color, marker, linestyle) of an arm of :data:`ARM_STYLES`.
+
+    >>> arm_style("conv+zeros") == {"color": KIND_COLORS["conv"], "marker": "D", "linestyle": "--"}
+    True
+    """
+    kind, marker, style = ARM_STYLES[arm]
+    return {"color": KIND_COLORS[kind] if kind else muted_color(), "marker": marker, "linestyle": style}
+
+
+def censored_point(ax, x: float, y: float, arm: str, direction: str = "above", *, size: float = 6,
+                   length: float = 2.2, zorder: float = 3) -> None:
+    """A censored need: the arm's own marker, hollow, and an arrow from it towards where the true
+    value lies (up for "above": more than the cap; down for "below": fewer than the smallest set).
+    ``length`` is the arrow's end as a factor of ``y`` (log axes)."""
+    style = arm_style(arm)
+    color = style["color"]
+    ax.plot([x], [y], ls="", marker=style["marker"], color=color, mfc="none", mec=color, mew=1.4,
+            markersize=size, zorder=zorder)
+    end = y * (length if direction == "above" else 1 / length)
+    ax.annotate("", xy=(x, end), xytext=(x, y), zorder=zorder,
+                arrowprops={"arrowstyle": "->", "color": color, "lw": 1.2, "shrinkA": size * 0.6,
+                            "shrinkB": 0, "mutation_scale": 8})  # an open head: not a marker
+
+
+def censored_handle(direction: str = "above") -> tuple:
+    """A legend handle for censored points: a hollow marker beside an arrow (muted colour), for
+    ``fig.legend(handles=[..., censored_handle()], labels=[...])`` (a tuple draws both)."""
+    from matplotlib.lines import Line2D
+
+    arrow = r"$\uparrow$" if direction == "above" else r"$\downarrow$"
+    return (Line2D([], [], ls="", marker="o", mfc="none", mec=muted_color(), mew=1.4, markersize=6),
+            Line2D([], [], ls="", marker=arrow, color=muted_color(), markersize=8))
+
+
+def figure_legend(fig, handles: list, labels: list[str] | None = None, ncol: int = 3, **kwargs):
+    """The figure's legend, below the panels and inside the figure (constrained layout makes room),
+    so an exported SVG is never wider than the figure; a tuple handle (:func:`censored_handle`)
+    draws its parts side by side."""
+    from matplotlib.legend_handler import HandlerTuple
+
+    if labels is None:
+        labels = [h.get_label() for h in handles]
+    return fig.legend(handles, labels, loc="outside lower center", ncol=ncol,
+                      handler_map={tuple: HandlerTuple(ndivide=None, pad=0.2)}, **kwargs)
+
+
 # For categories that are not model kinds (e.g. padding and downsampling designs): the remaining
 # Okabe-Ito colours, never a kind's colour. Pair them with distinct markers (double encoding).
 OTHER_COLORS = ("#009E73", "#E69F00", "#56B4E9", "#999999")  # bluish green, orange, sky blue, grey

@@ -59,7 +59,8 @@ def test_the_audit_passes_on_this_cpu_and_on_a_narrower_one(audits):
     for cpu, proc in audits.items():
         out, err = proc.communicate(timeout=1200)
         seed = out.split("--seed ")[1].split()[0] if "--seed " in out else "?"
-        print(f"audit ({cpu} CPU): replayed runs picked with --seed {seed}")
+        sys.__stdout__.write(f"\n[audit] {cpu} CPU: replayed runs picked with --seed {seed} "
+                             f"(repeat with `python -m equidocs audit --runs 3 --seed {seed}`)\n")
         assert proc.returncode == 0, f"{cpu} CPU:\n{out}{err}"
         assert "audit passed" in out
         verdicts = [line for line in out.splitlines() if " replayed " in line]

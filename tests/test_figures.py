@@ -5,10 +5,17 @@ like its ``run`` output, in the light and the dark theme; the model kinds are dr
 ``KIND_COLORS``; the figure is as wide as the text column and its smallest text, shown at that
 width, is >= ``MIN_TEXT_PX``.
 
+Arms (``plotting.ARM_STYLES``): every model a figure compares is drawn in one colour and marker on
+every figure (a conv variant in conv's colour, told apart by marker and line style; no colour of
+another category); a censored need is the arm's own marker, hollow, with an arrow; every legend
+lies inside the figure's canvas (so the exported SVG is not widened and shrunk).
+
 Browser test (builds the site once, with the session's ``built_site``): at a 1280 x 900 window, in
 light and dark, every figure's ``<img>`` is measured where it is displayed. The smallest text of its
 SVG is ``font-size`` (in the SVG's own units) x displayed width / the SVG's ``viewBox`` width, in CSS
-px; it must be >= ``MIN_TEXT_PX``. The smallest size per figure is printed.
+px; it must be >= ``MIN_TEXT_PX``. The smallest size per figure is printed. On a 390 x 844 touch
+screen, a tap opens each figure in the lightbox (mkdocs-glightbox) on its own light or dark variant,
+and a pinch there zooms it until its smallest text is >= ``PHONE_MIN_TEXT_PX`` (9 CSS px).
 """
 
 from __future__ import annotations
@@ -22,10 +29,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 from matplotlib.colors import to_hex
+from matplotlib.lines import Line2D
 
 from equidocs import experiments
-from equidocs.plotting import (COLUMN_PX, FIG_WIDTH, KIND_COLORS, MIN_TEXT_PX, OTHER_COLORS, PX_PER_INCH,
-                               theme)
+from equidocs.plotting import (ARM_STYLES, COLUMN_PX, FIG_WIDTH, KIND_COLORS, MIN_TEXT_PX, OTHER_COLORS,
+                               PX_PER_INCH, arm_style, censored_point, theme)
 
 FIGURES = ("parameter_counts", "equivariance_error", "sample_efficiency", "amnesia", "weights",
            "resolution_scaling", "explorer_models", "sharing_locality", "amnesia_distance", "capacity", "heads_augmentation")
@@ -382,3 +390,195 @@ def test_the_explorer_uses_the_figures_palette():
     css = (Path(__file__).resolve().parents[1] / "docs/assets/stylesheets/explorer.css").read_text()
     found = dict(re.findall(r"--eq-(conv|local|dense):\s*(#[0-9A-Fa-f]{6})", css))
     assert {k: v.upper() for k, v in found.items()} == {k: v.upper() for k, v in KIND_COLORS.items()}
+
+
+# --- one look per arm, censored points hollow, legends inside the figure -------------------------
+
+ARM_FIGURES = ("parameter_counts", "equivariance_error", "sample_efficiency", "resolution_scaling",
+               "sharing_locality", "capacity", "heads_augmentation")  # figures whose data are arms
+
+
+def _arm_pairs(scheme: str = "light") -> dict[tuple[str, str], str]:
+    with theme(scheme):
+        return {(to_hex(arm_style(a)["color"]), arm_style(a)["marker"]): a for a in ARM_STYLES}
+
+
+def test_each_arm_has_one_look_and_variants_keep_their_kinds_colour():
+    pairs = _arm_pairs()
+    assert len(pairs) == len(ARM_STYLES), "two arms of one colour share a marker"
+    for arm, (kind, marker, style) in ARM_STYLES.items():
+        base = arm.split("+")[0]
+        if base in KINDS:
+            assert kind == base, f"{arm}: drawn in {kind}'s colour, not its kind's ({base})"
+        if arm in KINDS:
+            assert style == "-" and marker == {"conv": "o", "local": "s", "dense": "^"}[arm]
+    with theme("light"):
+        assert not {to_hex(arm_style(a)["color"]) for a in ARM_STYLES} & {to_hex(c) for c in OTHER_COLORS}
+
+
+def _marked_lines(fig: plt.Figure) -> list[Line2D]:
+    return [line for ax in fig.axes for line in ax.get_lines()
+            if line.get_marker() not in (None, "None", "", " ") and len(np.atleast_1d(line.get_xdata()))]
+
+
+@pytest.mark.parametrize("name", ARM_FIGURES)
+def test_arms_are_drawn_in_their_one_colour_and_marker(name):
+    """A marker in a kind's colour is always one of that colour's arms (ARM_STYLES): no conv variant
+    in another hue, no censored point in another arm's marker; no colour outside the arms' palette."""
+    fig, _ = _draw(name, "light")
+    try:
+        pairs = _arm_pairs()
+        kind_colours = {to_hex(c) for c in KIND_COLORS.values()}
+        for line in _marked_lines(fig):
+            colour = to_hex(line.get_markeredgecolor()) if line.get_markerfacecolor() == "none" \
+                else to_hex(line.get_color())
+            marker = line.get_marker()
+            if (colour in kind_colours and isinstance(marker, str) and not marker.startswith("$")
+                    and marker not in ("|", "_")):  # (not error-bar caps, need ticks or carets)
+                assert (colour, marker) in pairs, f"{name}: a {marker!r} marker in {colour} is no arm's look"
+        assert not _artist_colours(fig) & {to_hex(c) for c in OTHER_COLORS}, \
+            f"{name}: an arm drawn in a colour of another category (OTHER_COLORS)"
+    finally:
+        plt.close(fig)
+
+
+def test_a_censored_point_is_its_arms_marker_hollow_with_an_arrow():
+    with theme("light"):
+        fig, ax = plt.subplots()
+        ax.set_yscale("log")
+        censored_point(ax, 1, 100, "dense+shift", "above")
+        (line,) = ax.get_lines()
+        assert line.get_marker() == ">" and line.get_markerfacecolor() == "none"
+        assert to_hex(line.get_markeredgecolor()) == to_hex(KIND_COLORS["dense"])
+        (arrow,) = [t for t in ax.texts if getattr(t, "arrow_patch", None) is not None]
+        assert arrow.xy[1] > 100, "the arrow of a need above the cap points up"
+        plt.close(fig)
+
+
+@pytest.mark.parametrize("name", ["sharing_locality", "resolution_scaling"])  # synthetic data with censored needs
+def test_censored_needs_are_drawn_hollow(name):
+    """Figures with censored needs draw them hollow in the arm's marker (never filled, never another
+    arm's marker), each with an arrow, and name them in the legend or caption."""
+    result = SYNTHETIC[name]()
+    fig, _ = _draw(name, "light")
+    try:
+        pairs = _arm_pairs()
+        hollow = [line for line in _marked_lines(fig) if line.get_markerfacecolor() == "none"
+                  and line.get_markersize() < 10]  # (not capacity's ring around the growth study's size)
+        censored = json_censored(result)
+        assert censored and hollow, f"{name}: {censored} censored values, {len(hollow)} hollow markers"
+        for line in hollow:
+            assert (to_hex(line.get_markeredgecolor()), line.get_marker()) in pairs, \
+                f"{name}: hollow {line.get_marker()!r} in {to_hex(line.get_markeredgecolor())}: no arm's marker"
+        arrows = [t for ax in fig.axes for t in ax.texts if getattr(t, "arrow_patch", None) is not None]
+        assert len(arrows) >= len(hollow), f"{name}: {len(hollow)} hollow markers, {len(arrows)} arrows"
+        filled = [line for line in _marked_lines(fig) if line.get_markerfacecolor() != "none"
+                  and line.get_marker() in ("^", "v") and to_hex(line.get_color()) != to_hex(KIND_COLORS["dense"])]
+        assert not filled, f"{name}: a triangle (dense's marker) drawn for another arm"
+    finally:
+        plt.close(fig)
+
+
+def json_censored(result: dict) -> int:
+    """How many censored needs a result holds (any ``"censored": "above"/"below"`` in it)."""
+    import json
+
+    return len(re.findall(r'"censored": "(?:above|below)"', json.dumps(result)))
+
+
+@pytest.mark.parametrize("name", FIGURES)
+def test_legends_lie_inside_the_figure(name):
+    """Every legend is drawn inside the figure's canvas: the exported SVG is not widened (and so
+    shrunk in the column) or clipped by a legend that sticks out."""
+    fig, _ = _draw(name, "light")
+    try:
+        fig.canvas.draw()
+        renderer = fig.canvas.get_renderer()
+        page = fig.bbox
+        legends = list(fig.legends) + [ax.get_legend() for ax in fig.axes if ax.get_legend()]
+        for legend in legends:
+            box = legend.get_window_extent(renderer)
+            assert (box.x0 >= page.x0 - 1 and box.x1 <= page.x1 + 1 and box.y0 >= page.y0 - 1
+                    and box.y1 <= page.y1 + 1), f"{name}: legend {box.bounds} outside the figure {page.bounds}"
+    finally:
+        plt.close(fig)
+
+
+# --- phones: a tap opens the figure full-screen (mkdocs-glightbox), a pinch makes its text legible ---
+
+PHONE = {"width": 390, "height": 844}
+PHONE_MIN_TEXT_PX = 9.0  # CSS px: the smallest figure text a reader on a phone can get by zooming
+
+
+def _pinch(page, box: dict, spread: float) -> None:
+    """A two-finger pinch (through the DevTools protocol) centred on ``box``, fingers moving from 20
+    px apart to ``20 * spread`` px apart."""
+    cdp = page.context.new_cdp_session(page)
+    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+
+    def fingers(d: float) -> list[dict]:
+        return [{"x": cx - d / 2, "y": cy, "id": 0}, {"x": cx + d / 2, "y": cy, "id": 1}]
+
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": fingers(20)})
+    for d in np.linspace(20, 20 * spread, 12)[1:]:
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": fingers(float(d))})
+        page.wait_for_timeout(16)
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+    cdp.detach()
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_figures_on_a_phone_open_full_screen_and_zoom_to_legible_text(browser, site_url, built_site, scheme):
+    """At 390 x 844 (a phone, touch), for every figure: tapping it opens the lightbox on its own
+    variant (light or dark) on the page's colour, with every request answered by the site (offline);
+    a pinch there zooms it until its smallest text is >= PHONE_MIN_TEXT_PX. Sizes are printed: as
+    laid out, in the lightbox and zoomed."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    from browsing import wait_for_scheme
+
+    suffix = "-dark" if scheme == "dark" else ""
+    rows, by_page = [], {}
+    for name, page_path in figure_pages(built_site).items():
+        by_page.setdefault(page_path, []).append(name)
+    for page_path, names in sorted(by_page.items()):
+        from browsing import open_page
+
+        page, problems = open_page(browser, site_url + page_path, scheme, width=PHONE["width"],
+                                   is_mobile=True, has_touch=True, device_scale_factor=2)
+        try:
+            page.set_viewport_size(PHONE)
+            wait_for_scheme(page, scheme)
+            for name in names:
+                svg = (built_site / "figures" / f"{name}{suffix}.svg").read_text(encoding="utf-8")
+                img = page.locator(f"#fig-{name} img:visible").first
+                img.scroll_into_view_if_needed()
+                page.wait_for_function("i => i.complete && i.naturalWidth > 0", arg=img.element_handle())
+                inline = img.bounding_box()["width"]
+                img.tap()
+                shown = page.locator(".glightbox-container .gslide.current img")
+                shown.wait_for(state="visible")
+                page.wait_for_timeout(600)  # the opening animation
+                src = shown.get_attribute("src")
+                assert src.split("#")[0].endswith(f"figures/{name}{suffix}.svg"), f"{scheme}: {src} for {name}"
+                background = shown.evaluate("i => getComputedStyle(i).backgroundColor")
+                page_bg = page.evaluate("() => getComputedStyle(document.body).backgroundColor")
+                assert background == page_bg, f"{name} ({scheme}): lightbox background {background}, page {page_bg}"
+                opened = shown.bounding_box()
+                need = PHONE_MIN_TEXT_PX / smallest_text_px(svg, opened["width"])
+                _pinch(page, opened, min(4.0, max(1.5, need * 1.3)))
+                page.wait_for_timeout(300)
+                zoomed = shown.evaluate("i => i.getBoundingClientRect().width")
+                rows.append((name, page_path, smallest_text_px(svg, inline), smallest_text_px(svg, opened["width"]),
+                             smallest_text_px(svg, zoomed)))
+                page.keyboard.press("Escape")
+                page.locator(".glightbox-container").wait_for(state="detached")
+            assert not problems, f"{page_path} ({scheme}): " + "; ".join(problems)
+        finally:
+            page.context.close()
+    sys.__stdout__.write("\n" + "\n".join(
+        f"{n:20s} {scheme:5s} {p:28s} at 390 px: smallest text {a:.1f} px laid out, {b:.1f} px in the "
+        f"lightbox, {c:.1f} px pinched" for n, p, a, b, c in rows) + "\n")
+    assert set(FIGURES) <= {r[0] for r in rows}, "a figure was not checked on a phone"
+    small = [r for r in rows if r[4] < PHONE_MIN_TEXT_PX]
+    assert not small, "\n".join(f"{n} ({scheme}): pinched, its smallest text is {c:.1f} px" for n, _, _, _, c in small)

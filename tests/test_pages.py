@@ -107,3 +107,165 @@ def test_built_concept_figure_has_three_matrix_panels(built_site):
     for name in ("explorer_models.svg", "explorer_models-dark.svg"):
         svg = (built_site / "figures" / name).read_text(encoding="utf-8")
         assert svg.count("<image") == 3 + 1, f"{name}: expected one raster matrix per kind and a colour bar"
+
+
+# --- prose people wrote: no sentence said twice, takeaways short, every fixed sentence stays fixed --
+
+PAGES = sorted(p.name for p in DOCS.glob("*.md"))
+FENCE = re.compile(r"^(\s*)(```|~~~).*?^\1\2\s*$", re.S | re.M)
+SKIP_LINE = re.compile(r"^\s*(#|\||!!!|\?\?\?|<|---|-8<-|\*\[)")
+SENTENCE_END = re.compile(r"(?<=[.!?])[)*_\"”’]*\s+(?=[A-Z\[(*\"“0-9])")
+LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+\.)\s+")
+MIN_WORDS = 6  # shorter sentences ("See Methods.") may recur
+
+
+@pytest.fixture(scope="module")
+def records():
+    from equidocs import experiments, frozen
+    return {name: frozen.read(name, DOCS.parent / "results") for name in experiments.NAMES}
+
+
+def rendered(text: str, records: dict) -> str:
+    """A page's Markdown with its tokens filled in as the build fills them (claims, numbers)."""
+    from equidocs import claims
+    text = re.sub(r"\[\[figure:[a-z_]+\]\]", "", text)
+    text = re.sub(r"\[\[claim:([A-Za-z0-9_.]+)\]\]", lambda m: claims.evaluate(m.group(1), records).sentence, text)
+
+    def number(m):
+        name, key = m.groups()
+        if name == "published":
+            return "x"
+        return str(records[name]["result"]["numbers"][key])
+    return re.sub(r"\[\[([a-z_]+)\.([A-Za-z0-9_.\-]+)\]\]", number, text)
+
+
+def sentences(markdown: str) -> list[str]:
+    """The prose sentences of a page: code, headings, tables, admonition titles and HTML left out;
+    whitespace and emphasis normalised."""
+    text = FENCE.sub("", markdown)
+    text = re.sub(r"^---\n.*?\n---\n", "", text, flags=re.S)  # front matter
+    units, current = [], []  # paragraphs and list items: a sentence never runs across two
+    for line in text.splitlines() + [""]:
+        item = LIST_ITEM.match(line)
+        if not line.strip() or SKIP_LINE.match(line) or item:
+            units.append(" ".join(current))
+            current = [line[item.end():]] if item else []
+        else:
+            current.append(line)
+    said = []
+    for unit in units:
+        prose = re.sub(r"\[([^\]]+)\]\([^)]*\)", r"\1", unit)  # links -> their text
+        prose = re.sub(r"\s+", " ", re.sub(r"[*_`]", "", prose)).strip()
+        said += [s.strip() for s in SENTENCE_END.split(prose) if s.strip()]
+    return said
+
+
+def test_sentences_splits_prose_and_ignores_code_headings_and_tables():
+    page = "# Title\n\nOne two three four five six. Seven eight nine ten eleven twelve!\n\n" \
+           "| a | b |\n\n```python\nx = 1. Y = 2.\n```\n"
+    assert sentences(page) == ["One two three four five six.", "Seven eight nine ten eleven twelve!"]
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_no_page_says_a_sentence_twice(page, records):
+    said = [s for s in sentences(rendered((DOCS / page).read_text(encoding="utf-8"), records))
+            if len(s.split()) >= MIN_WORDS]
+    repeated = sorted({s for s in said if said.count(s) > 1})
+    assert not repeated, f"{page} repeats: {repeated}"
+
+
+@pytest.mark.parametrize("page", RESULTS_PAGES)
+def test_a_takeaway_is_at_most_two_sentences(page, records):
+    body = "\n".join(line.strip() for line in takeaway(page).splitlines()[1:])
+    said = sentences(rendered(body, records))
+    assert len(said) <= 2, f"{page}: a takeaway of {len(said)} sentences: {said}"
+
+
+def first_paragraph(page: str) -> str:
+    return next(b for b in blocks(page) if b.startswith("**The answer, in one paragraph.**"))
+
+
+def test_the_home_page_answer_credits_sharing_and_the_pooled_readout():
+    answer = first_paragraph("index.md")
+    words_only = re.sub(r"\s+", " ", re.sub(r"[*_]", "", TOKEN.sub("", answer)))
+    for words in ("shared", "pools", "invariant", "equivariant", "whether", "not where"):
+        assert words in words_only, f"the answer does not say {words!r}"
+    assert "[[heads_augmentation.ratio.pooling.examples]]" in answer
+    assert "[[heads_augmentation.ratio.sharing_flatten.examples]]" in answer
+    assert "[[claim:guard.pooling_is_the_saving]]" in answer
+    assert "larger study is running" in (DOCS / "index.md").read_text(encoding="utf-8")
+
+
+def test_the_interview_answer_credits_the_pooled_readout_too():
+    answer = blocks("interview.md")[2]
+    assert "pooled readout" in answer and "whether" in answer and "(invariance)" in answer
+
+
+# Each sentence the data contradicted (issue 25, items 1-12), and what stands in its place.
+FIXED = [
+    ("exponential.md", "lookup table of the training set cannot", "[[claim:guard.memoriser_beats_dense]]"),
+    ("interview.md", "don't grow with the number of positions", None),
+    ("interview.md", "Capacity alone does not explain it", "[[claim:guard.patterns.shuffled_conv_cannot_fit]]"),
+    ("data-efficiency.md", "takes the conv net's advantage away, so it came from",
+     "[[claim:guard.patterns.shuffled_conv_cannot_fit]]"),
+    ("data-efficiency.md", "sharing and locality save data", "[[claim:guard.locality_alone_not_shown]]"),
+    ("parameters.md", "top-left corner and no others", None),
+    ("exponential.md", "its interval says how weakly", None),
+    ("controls.md", "no saving these data can detect", "[[claim:controls.flatten_conv_beats_dense_somewhere]]"),
+    ("security-guard.md", "whatever the amount of data", "[[claim:guard.dense_blind_far_away]]"),
+    ("interview.md", "No, not for trained nets", "[[claim:guard.dense_law_inconclusive]]"),
+]
+
+
+@pytest.mark.parametrize("page, gone, guard", FIXED)
+def test_a_contradicted_sentence_stays_gone_and_its_replacement_is_guarded(page, gone, guard):
+    text = (DOCS / page).read_text(encoding="utf-8")
+    assert gone.lower() not in text.lower(), f"{page} still says {gone!r}"
+    if guard:
+        assert guard in text, f"{page}: the rewritten sentence lost its guard {guard}"
+
+
+def test_a_bound_is_printed_as_a_bound_never_as_not_determined():
+    for page in PAGES:
+        text = (DOCS / page).read_text(encoding="utf-8")
+        assert "[[sample_efficiency.digits.ratio.dense_over_local]]" not in text, page
+
+
+def test_one_quantity_one_number_site_wide():
+    """The dense / conv need ratio and the conv and dense nets' needs on the glyphs come from the
+    data-efficiency runs everywhere; the controls' own bootstrap of the same runs is not printed."""
+    for page in PAGES:
+        text = (DOCS / page).read_text(encoding="utf-8")
+        for token in ("heads_augmentation.ratio.dense_vs_conv.examples", "heads_augmentation.conv.need]]",
+                      "heads_augmentation.dense.need]]", "claim:controls.dense_vs_conv]]"):
+            assert token not in text, f"{page} prints {token}, a second number for a quantity"
+
+
+@pytest.mark.parametrize("page, near", [
+    ("exponential.md", "upsampling"), ("exponential.md", "circular padding and a global max"),
+    ("controls.md", "no training glyph ever reached"), ("security-guard.md", "conv net outside the corner"),
+    ("data-efficiency.md", "shuffled dense net"), ("locality-vs-sharing.md", "nothing learned at one window")])
+def test_results_true_by_construction_are_labelled_sanity_checks(page, near):
+    text = re.sub(r"\s+", " ", (DOCS / page).read_text(encoding="utf-8"))
+    at = text.index(near)
+    assert "sanity check" in text[max(0, at - 600): at + 600].lower(), f"{page}: {near!r} not labelled"
+
+
+def test_the_glossary_defines_each_term_and_gives_it_a_tooltip():
+    glossary = (DOCS / "glossary.md").read_text(encoding="utf-8")
+    tooltips = (DOCS.parent / "includes" / "abbreviations.md").read_text(encoding="utf-8")
+    for term in ("Readout", "Censored", "Crossing", "Tobit", "AIC"):
+        assert f"**{term}.**" in glossary
+        assert f"*[{term if term in ('Tobit', 'AIC') else term.lower()}]:" in tooltips
+    extensions = [e if isinstance(e, str) else next(iter(e)) for e in mkdocs_config()["markdown_extensions"]]
+    assert "abbr" in extensions
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_a_guard_follows_the_sentence_it_guards(page):
+    """``[[claim:guard.NAME]]`` prints nothing: it sits right after the end of a sentence (or after
+    another guard), so the sentence it guards is the one just before it."""
+    text = (DOCS / page).read_text(encoding="utf-8")
+    for match in re.finditer(r"\[\[claim:guard\.[A-Za-z0-9_.]+\]\]", text):
+        before = text[:match.start()].rstrip("*)")
+        assert before.endswith((".", "!", "?", "]]")), f"{page}: {match.group(0)} follows {before[-40:]!r}"

@@ -59,7 +59,7 @@ def on_config(config):
     jupyter = config.plugins.get("mkdocs-jupyter")
     if jupyter is not None:
         key = "-".join(cache.source_hash(m)[:8] for m in NOTEBOOK_MODULES)
-        jupyter.config["cache_dir"] = str(ROOT / "build" / "cache" / "mkdocs-jupyter" / key)
+        jupyter.config["cache_dir"] = str(GENERATED.parent / "cache" / "mkdocs-jupyter" / key)  # beside GENERATED
     return config
 
 

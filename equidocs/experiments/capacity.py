@@ -491,7 +491,11 @@ DEPTH_MARKER = "D"
 def figure(result: dict) -> plt.Figure:
     from matplotlib.lines import Line2D
 
-    from equidocs.plotting import KIND_MARKERS, KIND_NAMES, figsize, muted_color, plain_log_axis
+    from equidocs.plotting import (KIND_NAMES, arm_style, censored_handle, censored_point, figsize, figure_legend,
+                                   muted_color, plain_log_axis)
+
+    def arm(kind: str, sweeps) -> str:  # the dense depth sweep is an arm of its own (plotting.ARM_STYLES)
+        return kind if "width" in sweeps or kind != "dense" else "dense+depth"
 
     fig, axs = plt.subplots(1, 2, figsize=figsize(4.0), sharey=True, layout="constrained")
     conds = result["conditions"]
@@ -499,26 +503,23 @@ def figure(result: dict) -> plt.Figure:
         for kind in result["kinds"]:
             color = KIND_COLORS[kind]
             mine = [c for c in conds if c["kind"] == kind]
-            for sweep, marker, style in (("width", KIND_MARKERS[kind], "-"), ("depth", DEPTH_MARKER, "--")):
+            for sweep, style in (("width", "-"), ("depth", "--")):
                 line = sorted((c for c in mine if sweep in c["sweeps"]), key=lambda c: c["points"][j]["params"])
                 if len(line) > 1:
                     ax.plot([c["points"][j]["params"] for c in line], [c["points"][j]["needed"] for c in line],
                             style, color=color, lw=1.0, alpha=0.8, zorder=2)
             for c in mine:
                 p = c["points"][j]
-                marker = KIND_MARKERS[kind] if "width" in c["sweeps"] else DEPTH_MARKER
+                marker = arm_style(arm(kind, c["sweeps"]))["marker"]
                 x, y = p["params"], p["needed"]
-                if p["censored"]:
-                    ax.plot([x], [y], marker, mfc="none", mec=color, mew=1.4, markersize=6, zorder=3)
-                    ax.annotate("", xy=(x, y * (2.2 if p["censored"] == "above" else 1 / 2.2)), xytext=(x, y),
-                                arrowprops={"arrowstyle": "-|>", "color": color, "lw": 1.2, "shrinkA": 4,
-                                            "shrinkB": 0, "mutation_scale": 9}, zorder=3)
+                if p["censored"]:  # the arm's own marker, hollow, with an arrow
+                    censored_point(ax, x, y, arm(kind, c["sweeps"]), p["censored"])
                 else:
                     err = np.abs(np.array(p["ci"], float)[:, None] - y)
                     ax.errorbar([x], [y], yerr=err, fmt=marker, color=color, capsize=3, markersize=6, zorder=3)
-                    for end, caret, is_open in zip(p["ci"], ("v", "^"), p["open"]):
-                        if is_open:  # too many draws censored: the bar's end is only a bound
-                            ax.plot([x], [end], caret, color=color, markersize=5, zorder=3)
+                    for end, caret, is_open in zip(p["ci"], (r"$\vee$", r"$\wedge$"), p["open"]):
+                        if is_open:  # too many draws censored: the bar's end is only a bound (a caret)
+                            ax.plot([x], [end], ls="", marker=caret, color=color, markersize=6, zorder=3)
                 if c["baseline"]:
                     ax.plot([x], [y], "o", mfc="none", mec=muted_color(), mew=1.0, markersize=13, zorder=4)
         ax.set(xscale="log", yscale="log", xlabel="trainable parameters (log)",
@@ -530,13 +531,16 @@ def figure(result: dict) -> plt.Figure:
     axs[0].set_ylabel(f"examples needed for\n{result['target']:.0%} test accuracy")
     plain_log_axis(axs[0].yaxis)
     swept = {"dense": "hidden units"}
-    handles = [Line2D([], [], color=KIND_COLORS[k], marker=KIND_MARKERS[k],
+    handles = [Line2D([], [], color=KIND_COLORS[k], marker=arm_style(k)["marker"],
                       label=f"{KIND_NAMES[k]}, {swept.get(k, 'channels')}") for k in result["kinds"]]
     if any("depth" in c["sweeps"] for c in conds):
-        handles.append(Line2D([], [], color=KIND_COLORS["dense"], marker=DEPTH_MARKER, ls="--",
+        handles.append(Line2D([], [], color=KIND_COLORS["dense"], marker=arm_style("dense+depth")["marker"], ls="--",
                               label="dense, hidden layers"))
-    handles += [Line2D([], [], ls="", marker="o", mfc="none", mec=muted_color(), markersize=11,
-                       label="growth study's size"),
-                Line2D([], [], ls="", marker="^", mfc="none", mec=muted_color(), label="censored (open, arrow)")]
-    fig.legend(handles=handles, loc="outside lower center", ncol=3)
+    handles.append(Line2D([], [], ls="", marker="o", mfc="none", mec=muted_color(), markersize=11,
+                          label="growth study's size"))
+    labels = [h.get_label() for h in handles]
+    if any(p["censored"] for c in conds for p in c["points"]):
+        handles.append(censored_handle())
+        labels.append("censored (hollow, arrow)")
+    figure_legend(fig, handles, labels, ncol=3)
     return fig

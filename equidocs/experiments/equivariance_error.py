@@ -122,18 +122,22 @@ def run(cfg: Config, ctx) -> dict:
 
 
 def figure(result: dict) -> plt.Figure:
-    from equidocs.plotting import (KIND_COLORS, KIND_MARKERS, MAGNITUDE_CMAP, OTHER_COLORS, OTHER_MARKERS,
-                                   SMALL_FONT, figsize, muted_color)
+    from matplotlib.lines import Line2D
+
+    from equidocs.plotting import (ARM_STYLES, MAGNITUDE_CMAP, SMALL_FONT, arm_style, figsize, figure_legend,
+                                   muted_color)
 
     names = list(result["untrained"])
-    style, others = {}, iter(zip(OTHER_COLORS * 2, OTHER_MARKERS * 2))
-    for name in names:  # the plain conv, local and dense nets in their kinds' colours; conv variants apart
-        kind = "local" if name.startswith("locally") else "dense" if name.startswith("dense") else None
-        if kind is None and name != names[0]:
-            style[name] = next(others)
-        else:
-            kind = kind or "conv"
-            style[name] = (KIND_COLORS[kind], KIND_MARKERS[kind])
+    # Each design is an arm (plotting.ARM_STYLES): the conv variants keep conv's colour and differ
+    # in marker and line style, so colour says "which kind" and the marker says "which variant".
+    keys = (("locally", "local"), ("dense", "dense"), ("zero pad", "conv+zeros"), ("stride", "conv+stride2"),
+            ("max-pool", "conv+maxpool"), ("blur", "conv+blurpool"), ("circular", "conv"))
+    spare = iter(a for a, (kind, _, _) in ARM_STYLES.items() if kind == "conv" and a not in dict(keys).values())
+    arm = {}
+    for i, name in enumerate(names):
+        found = next((a for key, a in keys if key in name), None)
+        arm[name] = found or ("conv" if i == 0 else next(spare))
+    style = {n: arm_style(arm[n]) for n in names}
     short = {n: n.replace("conv, ", "").replace("conv + ", "").replace("locally connected", "local")
              .replace(" padding", " pad") for n in names}
 
@@ -143,9 +147,9 @@ def figure(result: dict) -> plt.Figure:
     for name in names:
         data = result["untrained"][name]
         mean = np.maximum(np.array(data["mean"], float), floor)
-        color, marker = style[name]
-        ax1.errorbar(result["shifts"], mean, yerr=data["std"], fmt="-", marker=marker, color=color,
-                     label=name, capsize=2, markersize=5, lw=1.3)
+        variant = arm[name] not in ("conv", "local", "dense")
+        ax1.errorbar(result["shifts"], mean, yerr=data["std"], **style[name], label=name, capsize=2,
+                     markersize=5, lw=1.1 if variant else 1.5)
     ax1.set_yscale("log")
     ax1.set_ylim(floor / 2.5, 4)
     ax1.set_yticks([floor, 1e-4, 1e-2, 1], ["≈0", "0.0001", "0.01", "1"])
@@ -161,8 +165,13 @@ def figure(result: dict) -> plt.Figure:
 
     cons = [result["trained"][n]["consistency"] for n in names]
     y = np.arange(len(names))
-    ax3.barh(y, [c[0] for c in cons], xerr=[c[1] for c in cons], color=[style[n][0] for n in names],
-             capsize=2, height=0.7, error_kw={"ecolor": muted_color(), "lw": 1})
+    hatches = iter(("////", "\\\\\\\\", "xxx", "...", "---", "+++"))
+    for i, n in enumerate(names):  # variants: outlined and hatched in their kind's colour
+        variant = arm[n] not in ("conv", "local", "dense")
+        ax3.barh(i, cons[i][0], xerr=cons[i][1], height=0.7, capsize=2,
+                 color=style[n]["color"], alpha=None, error_kw={"ecolor": muted_color(), "lw": 1},
+                 **({"facecolor": "none", "edgecolor": style[n]["color"], "hatch": next(hatches), "lw": 1.0}
+                    if variant else {}))  # (an SVG hatch shows only on a face of another colour: none)
     ax3.set_yticks(y, [short[n] for n in names])
     ax3.invert_yaxis()
     ax3.grid(axis="y", visible=False)
@@ -173,6 +182,7 @@ def figure(result: dict) -> plt.Figure:
              transform=ax3.get_yaxis_transform())
     ax3.set(xlim=(0, 1.0), xticks=[0, 0.5, 1], xticklabels=["0", "50%", "100%"],
             xlabel="shift consistency", title="trained")
-    handles, labels = ax1.get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside lower center", ncol=3, handlelength=2.2, columnspacing=1.2)
+    handles = [Line2D([], [], **style[n], markersize=5, lw=1.1 if arm[n] not in ("conv", "local", "dense") else 1.5,
+                      label=n) for n in names]  # marker and line style only: no error bar over the marker
+    figure_legend(fig, handles, ncol=3, handlelength=2.6, columnspacing=1.2)
     return fig

@@ -38,7 +38,6 @@ from equidocs.experiments.common import MODEL
 from equidocs.experiments.formatting import fmt_int, fmt_pct
 from equidocs.experiments.search import Condition, climb, deciding_rows, deciding_stops, pilot, tune
 from equidocs.experiments.wording import flop_words, need_words, ratio_words
-from equidocs.plotting import KIND_COLORS, KIND_MARKERS
 
 TITLE = "The readout, and shift augmentation: what each buys in examples and compute"
 # arm -> (model kind, model options on top of MODEL, TrainConfig options)
@@ -233,17 +232,18 @@ def run(cfg: Config, ctx) -> dict:
 
 
 def figure(result: dict) -> plt.Figure:
-    from equidocs.plotting import chance_line, plain_log_axis, figsize, num_classes, short_number
+    from equidocs.plotting import (arm_style, chance_line, figsize, figure_legend, num_classes, plain_log_axis,
+                                   short_number)
 
     fig, (acc_ax, flop_ax) = plt.subplots(1, 2, figsize=figsize(3.9), layout="constrained")
     target = result["target"]
     for arm, data in result["arms"].items():
-        color, marker, style = KIND_COLORS[data["kind"]], KIND_MARKERS[data["kind"]], STYLES[arm]
+        look = arm_style(arm)  # one colour, marker and line style per arm (plotting.ARM_STYLES)
+        color, style = look["color"], look["linestyle"]
         curve, need, comp = data["curve"], data["need"], data["compute"]
         ns, mean, std = curve["ns"], np.array(curve["mean"]), np.array(curve["std"])
         plain = "+" not in arm
-        kw = dict(color=color, marker=marker, markersize=5 if plain else 4, mfc=None if plain else "none",
-                  lw=1.6 if plain else 1.3)
+        kw = dict(color=color, marker=look["marker"], markersize=5 if plain else 4, lw=1.6 if plain else 1.3)
         acc_ax.plot(ns, mean, style, label=f"{ARM_NAMES[arm]} ({short_number(data['params'])} parameters)", **kw)
         acc_ax.fill_between(ns, mean - std, mean + std, color=color, alpha=0.12, lw=0)
         flop_ax.plot(ns, curve["flops_mean"], style, **kw)
@@ -264,5 +264,5 @@ def figure(result: dict) -> plt.Figure:
         ax.set_xticks(sizes, [short_number(n) if i % 2 == 0 else "" for i, n in enumerate(sizes)])
         ax.xaxis.set_minor_locator(plt.NullLocator())
     handles, labels = acc_ax.get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside lower center", ncol=2)
+    figure_legend(fig, handles, labels, ncol=2)
     return fig

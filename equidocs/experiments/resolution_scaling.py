@@ -31,7 +31,6 @@ from equidocs.experiments.common import MODEL
 from equidocs.experiments.search import Condition, bracket, cap, deciding_stops, ladder, pilot, tune
 from equidocs.experiments.wording import need_words
 from equidocs.experiments.formatting import fmt_int, fmt_pct
-from equidocs.plotting import KIND_COLORS
 
 TITLE = "Samples needed vs resolution: the growth law, measured"
 THEORY = {"conv": "O(polylog d)", "local": "Ω(d)", "dense": "Ω(d) with Adam, Ω(d²) with SGD"}
@@ -380,39 +379,44 @@ def run(cfg: Config, ctx) -> dict:
 def figure(result: dict) -> plt.Figure:
     from matplotlib.lines import Line2D
 
-    from equidocs.plotting import KIND_MARKERS, KIND_NAMES, figsize, muted_color, plain_log_axis
+    from equidocs.plotting import (KIND_NAMES, arm_style, censored_handle, censored_point, figsize, figure_legend,
+                                   muted_color, plain_log_axis)
 
     fig, axs = plt.subplots(1, 2, figsize=figsize(4.1), sharey=True, layout="constrained")
     handles = []
-    colors = {**KIND_COLORS, MEMORISER: muted_color()}
-    markers = {**KIND_MARKERS, MEMORISER: "s"}
     names = {**KIND_NAMES, MEMORISER: "1-NN memoriser"}
+    directions = set()
     for ax, (name, res) in zip(axs, result["axes"].items()):
         pixels = np.array(res["pixels"], float)
         for i, (kind, data) in enumerate(res["kinds"].items()):
-            color = colors[kind]
+            style = arm_style(kind)  # one colour and marker per arm (plotting.ARM_STYLES)
+            color = style["color"]
+            alpha = 0.7 if kind == MEMORISER else 1
             dodge = 1 + 0.025 * (i - 1.5)  # side by side, so equal bounds do not hide each other
             for p, d in zip(data["points"], pixels * dodge):
-                marker = {"above": "^", "below": "v"}.get(p["censored"], markers[kind])
+                if p["censored"]:  # the arm's marker, hollow, with an arrow (up: more than the cap)
+                    censored_point(ax, d, p["needed"], kind, p["censored"], size=5.5, length=1.9)
+                    directions.add(p["censored"])
+                    continue
                 err = np.abs(np.array(p["ci"], float)[:, None] - p["needed"])
-                ax.errorbar([d], [p["needed"]], yerr=None if p["censored"] else err, fmt=marker,
-                            color=color, capsize=3, markersize=5, alpha=0.7 if kind == MEMORISER else 1)
+                ax.errorbar([d], [p["needed"]], yerr=err, fmt=style["marker"], color=color, capsize=3,
+                            markersize=5, alpha=alpha)
             if data.get("fit"):  # solid over the measured sizes, dashed where only bounds constrain it
                 f = data["fit"]["fits"]["power law in pixels"]
                 last = max(d for p, d in zip(data["points"], pixels) if not p["censored"])
-                for lo, hi, style in ((pixels[0], last, "-"), (last, pixels[-1], "--")):
+                for lo, hi, ls in ((pixels[0], last, "-"), (last, pixels[-1], "--")):
                     grid = np.geomspace(lo, hi, 30)
-                    ax.plot(grid, np.exp(f["a"] + f["b"] * np.log(grid)), style, color=color,
-                            lw=1.2 if style == "-" else 0.8)
+                    ax.plot(grid, np.exp(f["a"] + f["b"] * np.log(grid)), ls, color=color,
+                            lw=1.2 if ls == "-" else 0.8)
             if name == "fov":
                 slope = f" (d^{data['fit']['fits']['power law in pixels']['b']:.2f})" if data.get("fit") else ""
-                handles.append(Line2D([], [], color=color, marker=markers[kind], lw=1.2 if slope else 0,
+                handles.append(Line2D([], [], color=color, marker=style["marker"], lw=1.2 if slope else 0,
                                       label=names[kind] + slope))
         dense = res["kinds"].get("dense", {}).get("points", [])
         if dense and not dense[0]["censored"]:
             p = np.array([pixels[0], pixels[-1]])
-            for slope, style in ((1, ":"), (2, "-.")):
-                ax.plot(p, dense[0]["needed"] * (p / p[0]) ** slope, style, color=muted_color(), lw=1)
+            for slope, ls in ((1, ":"), (2, "-.")):
+                ax.plot(p, dense[0]["needed"] * (p / p[0]) ** slope, ls, color=muted_color(), lw=1)
         ax.set(xscale="log", yscale="log", xlabel="pixels d (log)",
                title="(a) canvas grows: more positions" if name == "fov" else "(b) upsampled: pixels per object")
         ax.set_xticks(pixels, [str(int(v)) for v in pixels], rotation=45)
@@ -422,7 +426,12 @@ def figure(result: dict) -> plt.Figure:
     axs[0].set_ylabel(f"examples needed for\n{result['target']:.0%} test accuracy")
     plain_log_axis(axs[0].yaxis)
     handles += [Line2D([], [], ls=":", color=muted_color(), label="slope 1"),
-                Line2D([], [], ls="-.", color=muted_color(), label="slope 2"),
-                Line2D([], [], ls="", marker="^", color=muted_color(), label="censored: more than the cap")]
-    fig.legend(handles=handles, loc="outside lower center", ncol=3)
+                Line2D([], [], ls="-.", color=muted_color(), label="slope 2")]
+    labels = [h.get_label() for h in handles]
+    words = {"above": "censored: more than the cap", "below": "censored: the smallest set"}
+    for direction in ("above", "below"):
+        if direction in directions:
+            handles.append(censored_handle(direction))
+            labels.append(words[direction])
+    figure_legend(fig, handles, labels, ncol=3)
     return fig

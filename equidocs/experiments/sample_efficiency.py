@@ -217,22 +217,22 @@ def run(cfg: Config, ctx) -> dict:
 
 
 def figure(result: dict) -> plt.Figure:
-    from equidocs.plotting import (KIND_MARKERS, SMALL_FONT, chance_line, dataset_label, figsize,
+    from equidocs.plotting import (SMALL_FONT, arm_style, chance_line, dataset_label, figsize, figure_legend,
                                    num_classes, short_number)
 
     tasks = result["tasks"]
     fig, axes = plt.subplots(1, len(tasks), figsize=figsize(4.1), squeeze=False, sharey=True,
                              layout="constrained")
-    styles = {"conv+zeros": ":", "conv+perm": "--", "dense+perm": "--"}
+    registry = {"conv+zeros": "conv+zeros+maxpool"}  # this arm is zero padding and max-pool together
     for ax, (name, task) in zip(axes[0], tasks.items()):
         for arm, data in task["arms"].items():
             kind = data["kind"]
+            style = arm_style(registry.get(arm, arm))  # one colour, marker and line style per arm
             ns, mean, std = data["curve"]["ns"], np.array(data["curve"]["mean"]), np.array(data["curve"]["std"])
             plain = arm in KIND_LABELS and "+" not in arm
-            ax.plot(ns, mean, styles.get(arm, "-"), marker=KIND_MARKERS[kind], color=KIND_COLORS[kind],
-                    label=ARM_NAMES[arm], markersize=5 if plain else 4, mfc=None if plain else "none",
+            ax.plot(ns, mean, **style, label=ARM_NAMES[arm], markersize=5 if plain else 4,
                     lw=1.6 if plain else 1.2)
-            ax.fill_between(ns, mean - std, mean + std, color=KIND_COLORS[kind], alpha=0.12, lw=0)
+            ax.fill_between(ns, mean - std, mean + std, color=style["color"], alpha=0.12, lw=0)
             need = data["need"]
             if need["censored"] == "" and plain:
                 ax.plot([need["value"]], [task["target"]], marker="|", color=KIND_COLORS[kind],
@@ -253,5 +253,5 @@ def figure(result: dict) -> plt.Figure:
         ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.0%}"))
     axes[0][0].set_ylabel("test accuracy")
     handles, labels = axes[0][0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside lower center", ncol=3)
+    figure_legend(fig, handles, labels, ncol=3)
     return fig

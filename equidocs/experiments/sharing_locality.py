@@ -31,7 +31,6 @@ from equidocs.experiments.common import MODEL
 from equidocs.experiments.formatting import fmt_int, fmt_pct
 from equidocs.experiments.search import Condition, bracket, deciding_stops, pilot, tune
 from equidocs.experiments.wording import need_words, ratio_words
-from equidocs.plotting import KIND_COLORS
 
 TITLE = "Sharing and locality with the readout held fixed"
 ARMS = ("conv", "conv+global", "local", "local+global", "dense")
@@ -150,23 +149,20 @@ def run(cfg: Config, ctx) -> dict:
 
 
 def figure(result: dict) -> plt.Figure:
-    from equidocs.plotting import SMALL_FONT, figsize, short_number
+    from equidocs.plotting import SMALL_FONT, arm_style, censored_point, figsize, short_number
 
     arms = result["arms"]
     fig, ax = plt.subplots(figsize=figsize(3.4), layout="constrained")
     names = list(arms)
     for i, arm in enumerate(names):
         a = arms[arm]
-        n, color = a["need"], KIND_COLORS[a["kind"]]
-        shared = a["kind"] == "conv"
-        if n["censored"] == stats.ABOVE:
-            ax.annotate("", xy=(i, n["value"] * 2.2), xytext=(i, n["value"]),
-                        arrowprops={"arrowstyle": "->", "color": color, "lw": 2})
-            ax.plot([i], [n["value"]], "o", mfc="none", color=color, markersize=8)
+        n, style = a["need"], arm_style(arm)  # one colour and marker per arm (plotting.ARM_STYLES)
+        if n["censored"] == stats.ABOVE:  # its own marker, hollow, and an arrow up
+            censored_point(ax, i, n["value"], arm, "above", size=8)
         else:
             lo, hi = n["ci"]
-            ax.errorbar([i], [n["value"]], yerr=[[n["value"] - lo], [hi - n["value"]]], fmt="o" if shared else "s",
-                        color=color, markersize=8, capsize=5, lw=2)
+            ax.errorbar([i], [n["value"]], yerr=[[n["value"] - lo], [hi - n["value"]]], fmt=style["marker"],
+                        color=style["color"], markersize=8, capsize=5, lw=2)
         above = n["censored"] == stats.ABOVE
         ax.text(i, n["value"] * (2.6 if above else 1.45), ("> " if above else "") + short_number(n["value"]),
                 ha="center", va="bottom", fontsize=SMALL_FONT)
