@@ -5,6 +5,10 @@ its ``state_dict`` (float32, little-endian, base64-encoded, with its shape). The
 (docs/assets/javascripts/explorer.js) runs the forward pass on them in the browser;
 :func:`load_models` rebuilds the same torch modules with :func:`equidocs.models.make_model`, so a
 test can compare the two.
+
+An exported kind names the net and its readout: "conv", "local" and "dense" as in
+:mod:`equidocs.models`, and "conv_flatten" / "local_flatten" for a conv or local net whose head is
+``head="flatten"`` (a linear readout over every position's features, see ``_SpatialNet``).
 """
 
 from __future__ import annotations
@@ -22,6 +26,21 @@ from equidocs.models import ConvNet, DenseNet, LocallyConnectedNet, make_model
 
 FORMAT = 1  # version of the exported layout; bump it when the layout changes
 _KINDS = {ConvNet: "conv", LocallyConnectedNet: "local", DenseNet: "dense"}
+FLATTEN = "_flatten"  # suffix of an exported kind whose readout is head="flatten"
+EXPORTED_KINDS = ("conv", "local", "dense", "conv" + FLATTEN, "local" + FLATTEN)
+
+
+def net_of(kind: str) -> tuple[str, dict]:
+    """The :func:`make_model` kind and the options an exported kind fixes.
+
+    >>> net_of("conv_flatten"), net_of("dense")
+    (('conv', {'head': 'flatten'}), ('dense', {}))
+    """
+    if kind not in EXPORTED_KINDS:
+        raise ValueError(f"kind={kind!r}: expected one of {', '.join(map(repr, EXPORTED_KINDS))}")
+    if kind.endswith(FLATTEN):
+        return kind[:-len(FLATTEN)], {"head": "flatten"}
+    return kind, {}
 
 
 def encode(tensor: torch.Tensor) -> dict:
@@ -51,6 +70,9 @@ def decode(entry: dict) -> torch.Tensor:
 def export_model(model: nn.Module) -> dict:
     """A conv, local or dense net as JSON data: kind, in_shape, num_classes, options, tensors.
 
+    The kind is the exported one: a conv or local net with ``head="flatten"`` is "conv_flatten" or
+    "local_flatten".
+
     >>> model = make_model("conv", (1, 12, 12), 4, depth=1, width=2)
     >>> sorted(export_model(model)["tensors"]), export_model(model)["kind"]
     (['blocks.0.0.bias', 'blocks.0.0.weight', 'classifier.bias', 'classifier.weight'], 'conv')
@@ -59,6 +81,8 @@ def export_model(model: nn.Module) -> dict:
     if kind is None:
         raise TypeError(f"model: expected a ConvNet, LocallyConnectedNet or DenseNet, got "
                         f"{type(model).__name__}")
+    if kind != "dense" and model.options.head == "flatten":
+        kind += FLATTEN
     return {"kind": kind, "in_shape": list(model.in_shape), "num_classes": model.num_classes,
             "options": asdict(model.options),
             "tensors": {name: encode(t) for name, t in model.state_dict().items()}}
@@ -72,14 +96,20 @@ def import_model(entry: dict) -> nn.Module:
     >>> torch.equal(import_model(export_model(model))(x), model(x))
     True
     """
-    model = make_model(entry["kind"], tuple(entry["in_shape"]), entry["num_classes"],
-                       **entry["options"])
+    net, fixed = net_of(entry["kind"])
+    if any(entry["options"].get(k) != v for k, v in fixed.items()) or (
+            net != "dense" and not fixed and entry["options"].get("head") == "flatten"):
+        raise ValueError(f"kind={entry['kind']!r}: options {entry['options']} disagree with it "
+                         f"(head={entry['options'].get('head')!r})")
+    model = make_model(net, tuple(entry["in_shape"]), entry["num_classes"], **entry["options"])
     model.load_state_dict({name: decode(t) for name, t in entry["tensors"].items()}, strict=True)
     return model.eval()
 
 
 def load_models(path: str | Path) -> dict[tuple[str, int, int], nn.Module]:
     """{(kind, n, seed): model} from an exported weights file (``{"models": [entries...]}``).
+
+    kind is the exported kind (:data:`EXPORTED_KINDS`), e.g. ("conv_flatten", 512, 0).
 
     >>> import tempfile
     >>> path = Path(tempfile.mkdtemp()) / "w.json"

@@ -147,8 +147,10 @@ def export(record: dict[str, Any], out_dir: Path) -> list[Path]:
     name = record["experiment"]
     companions = check_companions(record)
     # The frozen copy of a result carries a checksum: it is exported again, not taken for the run's.
+    # Drawing code (plotting, figure_data) is not a dependency of any result, but it is of the figures.
+    drawing = "-".join(cache.source_hash(m, figures=True) for m in ("equidocs.plotting", "equidocs.figure_data"))
     key = (f"{record['key']}-{record.get('checksum', '')[:12]}-"
-           f"{cache.source_hash(experiments.get(name).__name__, figures=True)}")
+           f"{cache.source_hash(experiments.get(name).__name__, figures=True)}-{drawing}")
     result_path = out_dir / "results" / f"{name}.json"
     companion_paths = [out_dir / "results" / filename for filename in companions]
     paths = [result_path] + [out_dir / "figures" / f"{name}{suffix}.svg" for suffix in ("", "-dark")]

@@ -7,8 +7,13 @@ equidocs.explorer.load_models), on random inputs and on a glyph drawn with the m
 glyph and drawing must change what the models say (except the conv net's verdict on a moved glyph,
 which its weight sharing keeps exactly), the view must survive a reload through its link, the
 per-position accuracy maps come from results/amnesia.json and the weights slider from
-results/weights.json. One update of all three models is timed. No console error may appear.
-Screenshots of the explorer in both schemes go to build/screenshots/.
+results/weights.json. The readout control swaps the conv and local nets for their flatten-readout
+twins (the exported kinds "conv_flatten", "local_flatten"). One update is timed. No console error
+may appear. Screenshots of the explorer in both schemes go to build/screenshots/.
+
+The home page's compact explorer (the same script, class "compact") is tested here too: on the
+first screen at 1280x800 and on a 390 px phone, in the figures' net colours, the conv net holding
+and the dense net failing when the stop sign leaves the trained corner.
 """
 
 from __future__ import annotations
@@ -23,15 +28,18 @@ import torch
 from browsing import SCHEMES, open_page, wait_for_scheme
 
 from equidocs.explorer import load_models
+from equidocs.plotting import KIND_COLORS
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 PAGE = "security-guard/"
 ROOT = ".equidocs-explorer"
 WEIGHTS_FILE = "explorer_models.weights.json"
+HOME_FILE = "explorer_models.home.weights.json"   # the home page's compact explorer: its two models
 NUMBER = re.compile(r"^[01]\.\d{3}$")
 TOLERANCE = 1e-5          # max |browser - torch| of a class probability
 CONTROLLER = "window.equidocs.explorers[0]"
+PANELS = ("conv", "local", "dense")   # the full explorer's panels; a readout picks conv / conv_flatten
 
 # --- fixtures and helpers ------------------------------------------------------------------------
 
@@ -228,6 +236,8 @@ BAD_CALLS = [
     ("pixels array-like", "['conv', {length: 144}]", r"pixels is an object: expected an array"),
     ("kind unknown", "['cnn', z()]", r'kind is "cnn" \(a string\): expected one of "conv", "local", "dense"'),
     ("kind missing", "[undefined, z()]", r"kind is undefined: expected one of"),
+    ("kind dense_flatten", "['dense_flatten', z()]",
+     r'kind is "dense_flatten" \(a string\): expected one of "conv", "local", "dense", "conv_flatten", "local_flatten"$'),
     ("options a number", "['conv', z(), 64]", r"options is 64 \(a number\): expected an object \{n, seed\}"),
     ("options unknown key", "['conv', z(), {N: 64}]", r'options has an unknown key "N": expected \{n, seed\}'),
     ("n not exported", "['conv', z(), {n: 3}]", r"options\.n is 3 \(a number\): expected one of \d+(, \d+)*$"),
@@ -348,7 +358,8 @@ def test_drawing_changes_every_model_and_matches_torch(browser, site_url, bank, 
         assert s["glyph"] == "drawn" and sum(s["mask"]["cells"]) >= 25, s
         after = assert_display_is_live(page)
         assert_matches_torch(page, torch_models, s)
-        for kind in bank["kinds"]:
+        assert set(before) == set(PANELS)
+        for kind in before:
             assert changed(before, after, kind) > 1e-4, f"drawing did not change the {kind} net's output"
         pixels = np.array(page.evaluate(f"() => {CONTROLLER}.input()"))
         assert abs(pixels.sum() - bank["ink"]) < 1e-9, "a drawn glyph is scaled to the glyphs' ink"
@@ -378,17 +389,19 @@ def test_controls_and_shared_link(browser, site_url, bank, amnesia, weights, tor
         assert page.eval_on_selector_all(f"{ROOT} select.eqx-n option", "os => os.map(o => o.value)") == ns
         assert page.eval_on_selector_all(f"{ROOT} select.eqx-seed option", "os => os.map(o => o.value)") == seeds
         maps = "() => [...document.querySelectorAll('.eqx-acc')].map(c => c.toDataURL())"
+        assert state(page)["n"] == ns[-1], "the explorer opens on the largest training set"
         first = page.evaluate(maps)
-        page.select_option(f"{ROOT} select.eqx-n", ns[-1])
+        page.select_option(f"{ROOT} select.eqx-n", ns[0])
         page.select_option(f"{ROOT} select.eqx-seed", seeds[-1])
         s = state(page)
-        assert (s["n"], s["seed"]) == (ns[-1], seeds[-1])
+        assert (s["n"], s["seed"]) == (ns[0], seeds[-1])
         assert_display_is_live(page)
         assert_matches_torch(page, torch_models, s)
         if all(n in amnesia["ns"] for n in bank["ns"]):
             assert page.evaluate(maps) != first, "the accuracy maps did not follow N"
-        if int(ns[-1]) in weights["ns"]:
-            assert page.eval_on_selector(ROOT, "r => r.dataset.weightsN") == ns[-1], "weights slider not linked"
+        if int(ns[0]) in weights["ns"]:
+            assert page.eval_on_selector(ROOT, "r => r.dataset.weightsN") == ns[0], "weights slider not linked"
+        page.select_option(f"{ROOT} select.eqx-readout", "flatten")
         page.select_option(f"{ROOT} select.eqx-glyph", "2")
         assert state(page)["glyph"] == 2
         page.locator(f"{ROOT} .eqx-board").press("End")
@@ -403,7 +416,7 @@ def test_controls_and_shared_link(browser, site_url, bank, amnesia, weights, tor
         page, more = open_explorer(browser, site_url, query=query)
         problems += more
         got = state(page)
-        for key in ("glyph", "row", "col", "n", "seed", "mask"):
+        for key in ("glyph", "row", "col", "n", "seed", "readout", "mask"):
             assert got[key] == want[key], f"{key}: the link restored {got[key]}, expected {want[key]}"
         assert live_probs(page) == probs
         assert not problems, "\n".join(problems)
@@ -416,8 +429,8 @@ def test_accuracy_maps_are_amnesias(browser, site_url, amnesia, bank):
     the best position is brighter than the worst (viridis), and the glyph's position is marked."""
     page, problems = open_explorer(browser, site_url)
     try:
-        n, side = str(bank["ns"][0]), amnesia["side"]
-        for kind in bank["kinds"]:
+        n, side = state(page)["n"], amnesia["side"]
+        for kind in PANELS:
             acc = amnesia["models"][kind]["by_n"][n]["acc_map"]
             flat = [(v, r, c) for r, line in enumerate(acc) for c, v in enumerate(line)]
             (hi, r_hi, c_hi), (lo, r_lo, c_lo) = max(flat), min(flat)
@@ -434,6 +447,56 @@ def test_accuracy_maps_are_amnesias(browser, site_url, amnesia, bank):
         text = page.locator(f"{ROOT} .eqx-model[data-kind=dense] .eqx-acc-text").inner_text()
         here = round(100 * amnesia["models"]["dense"]["by_n"][n]["acc_map"][s["row"]][s["col"]])
         assert f"{here}% here" in text, text
+        assert not problems, "\n".join(problems)
+    finally:
+        page.context.close()
+
+
+def clean_glyph_map(model, bank) -> np.ndarray:
+    """Torch's accuracy of one model on the noise-free glyphs at every position (what the page
+    draws beside a flatten-readout twin)."""
+    c, p, glyphs = bank["canvas"], bank["pattern"], np.array(bank["glyphs"], dtype=np.float32)
+    side = c - p + 1
+    x = np.zeros((side, side, len(glyphs), c, c), np.float32)
+    for r in range(side):
+        for col in range(side):
+            x[r, col, :, r:r + p, col:col + p] = glyphs
+    with torch.no_grad():
+        logits = model(torch.from_numpy(x.reshape(-1, 1, c, c))).reshape(side, side, len(glyphs), -1)
+    return (logits.argmax(-1) == torch.arange(len(glyphs))).double().mean(-1).numpy()
+
+
+def test_readout_switches_to_the_flatten_twins(browser, site_url, bank, torch_models):
+    """Readout "flatten" runs the exported conv_flatten and local_flatten models (the dense net
+    stays), equal to torch's; beside them, each model's accuracy on the noise-free glyphs at every
+    position, equal to torch's too; "pooled" brings the pooled nets back."""
+    page, problems = open_explorer(browser, site_url)
+    try:
+        options = page.eval_on_selector_all(f"{ROOT} select.eqx-readout option", "os => os.map(o => o.value)")
+        assert options == ["pooled", "flatten"]
+        page.select_option(f"{ROOT} select.eqx-readout", "flatten")
+        s = state(page)
+        assert s["readout"] == "flatten" and page.eval_on_selector(ROOT, "r => r.dataset.readout") == "flatten"
+        assert set(assert_display_is_live(page)) == {"conv_flatten", "local_flatten", "dense"}
+        assert_matches_torch(page, torch_models, s)
+        maps = page.evaluate(f"() => {CONTROLLER}.maps()")
+        reg = bank["region"]
+        for kind in ("conv_flatten", "local_flatten"):
+            want = clean_glyph_map(torch_models[(kind, int(s["n"]), int(s["seed"]))], bank)
+            assert np.array_equal(np.array(maps[kind]), want), f"{kind}: the live map is not torch's"
+            assert page.eval_on_selector(f"{ROOT} .eqx-acc[data-kind={kind.split('_')[0]}]",
+                                         "c => c.dataset.source") == "live"
+        # The conv net's flatten twin: right where its readout was trained, not beyond.
+        conv = np.array(maps["conv_flatten"])
+        inside = np.zeros(conv.shape, bool)
+        inside[reg["top"]:reg["top"] + reg["height"], reg["left"]:reg["left"] + reg["width"]] = True
+        assert conv[inside].mean() > conv[~inside].mean() + 0.3, conv
+        assert "flatten readout" in page.locator(f"{ROOT} .eqx-model[data-kind=conv]").inner_text()
+        page.locator(f"{ROOT} .eqx-board").press("End")
+        assert_matches_torch(page, torch_models, state(page))
+        page.select_option(f"{ROOT} select.eqx-readout", "pooled")
+        assert set(assert_display_is_live(page)) == set(PANELS)
+        assert_matches_torch(page, torch_models, state(page))
         assert not problems, "\n".join(problems)
     finally:
         page.context.close()
@@ -508,14 +571,19 @@ def test_instant_navigation_initialises_once(browser, site_url, mkdocs_yml, bank
         wait_ready(page, problems)
         assert page.evaluate("() => window.__noReload"), "the page was reloaded: instant navigation is off"
         assert page.locator(f"{ROOT} .eqx-board").count() == 1
-        page.go_back()
-        page.wait_for_function("() => !document.querySelector('.equidocs-explorer')")
+        page.go_back()                            # the home page: its compact explorer only
+        page.wait_for_function("() => !document.querySelector('.equidocs-explorer:not(.compact)')")
+        page.wait_for_function("() => document.querySelector('.equidocs-explorer.compact')?.dataset.ready")
         page.go_forward()
-        page.wait_for_function("() => document.querySelector('.equidocs-explorer')")
+        page.wait_for_function("() => document.querySelector('.equidocs-explorer:not(.compact)')")
         wait_ready(page, problems)
         assert page.evaluate("() => window.__noReload"), "the page was reloaded: instant navigation is off"
         assert page.locator(f"{ROOT} .eqx-board").count() == 1, "the explorer was built twice"
-        assert page.locator(f"{ROOT} .eqx-model").count() == len(bank["kinds"])
+        assert page.locator(f"{ROOT} .eqx-model").count() == len(PANELS)
+        # The home page's small weights file and the full one, merged: predict serves every model.
+        loaded = page.evaluate("() => window.equidocs.models()")
+        assert (loaded["kinds"], loaded["ns"], loaded["seeds"]) == (bank["kinds"], bank["ns"], bank["seeds"])
+        page.select_option(f"{ROOT} select.eqx-readout", "flatten")
         assert page.evaluate("() => window.equidocs.explorers.length") == 1
         page.locator(f"{ROOT} .eqx-board").press("End")
         assert_display_is_live(page)
@@ -561,3 +629,86 @@ def test_screenshot_and_scheme_colours(browser, site_url, screenshot_dir, bank, 
         assert not problems, "\n".join(problems)
     finally:
         page.context.close()
+
+
+# --- the home page's compact explorer ------------------------------------------------------------
+
+SCREENS = {"desktop": (1280, 800), "phone": (390, 844)}
+
+
+@pytest.mark.parametrize("scheme", SCHEMES)
+@pytest.mark.parametrize("screen", SCREENS)
+def test_home_page_first_screen(browser, site_url, bank, torch_models, screenshot_dir, screen, scheme):
+    """The home page's compact explorer is on the first screen (no scrolling) at 1280x800 and on a
+    390 px phone, shows the conv and dense nets with bars in the figures' colours, and dragging the
+    stop sign out of the trained corner keeps the conv net right and makes the dense net wrong, with
+    torch's numbers. It does not write the home page's address; its link opens the full explorer
+    on the same view."""
+    width, height = SCREENS[screen]
+    page, problems = open_page(browser, site_url, scheme, width=width, device_scale_factor=2)
+    try:
+        page.set_viewport_size({"width": width, "height": height})
+        wait_for_scheme(page, scheme)
+        wait_ready(page, problems)
+        root = page.locator(ROOT)
+        assert root.count() == 1 and "compact" in root.get_attribute("class")
+        assert page.evaluate("() => window.scrollY") == 0
+        box, board = root.bounding_box(), page.locator(f"{ROOT} .eqx-board").bounding_box()
+        assert 0 <= box["y"] and box["y"] + box["height"] <= height, f"{screen}: explorer at {box}, below the fold"
+        assert box["x"] >= 0 and box["x"] + box["width"] <= width, f"{screen}: explorer at {box}, off the side"
+        assert board["width"] >= 100, f"{screen}: the canvas is {board['width']} px wide"
+        panels = page.eval_on_selector_all(f"{ROOT} .eqx-model", "els => els.map(e => e.dataset.kind)")
+        assert panels == ["conv", "dense"]
+        for kind in panels:                       # bars and swatch in the figures' net colour
+            colors = page.eval_on_selector_all(
+                f"{ROOT} .eqx-model[data-kind={kind}] :is(.eqx-fill, .eqx-swatch)",
+                "els => els.map(e => getComputedStyle(e).backgroundColor)")
+            rgb = "rgb({}, {}, {})".format(*(int(KIND_COLORS[kind][i:i + 2], 16) for i in (1, 3, 5)))
+            assert set(colors) == {rgb}, f"{kind}: bars {set(colors)}, the figures use {rgb}"
+        assert page.locator(f"{ROOT} .eqx-mechanism, {ROOT} .eqx-weights, {ROOT} select").count() == 0
+        loaded = page.evaluate("() => performance.getEntriesByType('resource').map(e => e.name)"
+                               ".filter(u => u.includes('/results/'))")
+        assert [u.rsplit("/", 1)[1] for u in loaded] == [HOME_FILE], "the home page loads only its models"
+        s = state(page)
+        assert s["glyph"] == 0 and s["n"] == str(max(bank["ns"])), s
+        before = assert_display_is_live(page)
+        assert_matches_torch(page, torch_models, s)
+        verdicts = f"() => [...document.querySelectorAll('{ROOT} .eqx-verdict')].map(v => v.className)"
+        assert all("right" in v for v in page.evaluate(verdicts)), "both nets are right in the corner"
+        page.screenshot(path=str(screenshot_dir / f"home-{screen}-{scheme}.png"))
+        c, p = bank["canvas"], bank["pattern"]
+        drag(page, c, [(s["row"] + p // 2, s["col"] + p // 2), (c - 3, c - 3), (c - 1, c - 1)])
+        s = state(page)
+        assert (s["row"], s["col"]) == (c - p, c - p), s
+        after = assert_display_is_live(page)
+        assert_matches_torch(page, torch_models, s)
+        assert changed(before, after, "conv") <= 1e-9, "the conv net's output changed with a shift"
+        conv, dense = page.evaluate(verdicts)
+        assert "right" in conv and "wrong" in dense, f"conv {conv}, dense {dense}: no contrast"
+        page.screenshot(path=str(screenshot_dir / f"home-{screen}-{scheme}-moved.png"))
+        assert page.evaluate("() => location.search") == "", "the compact explorer wrote the address"
+        more = page.eval_on_selector(f"{ROOT} a.eqx-more", "a => a.getAttribute('href')")
+        assert more.startswith("security-guard/?") and f"row={c - p}" in more and "n=" in more, more
+        if (screen, scheme) == ("desktop", "light"):
+            page.evaluate(f"() => {CONTROLLER}.time(5)")
+            t = page.evaluate(f"() => {CONTROLLER}.time(100)")
+            print(f"\n[explorer] compact: two models {t['models_ms']:.3f} ms; whole update {t['update_ms']:.3f} ms")
+            assert t["update_ms"] < 250
+        assert not problems, "\n".join(problems)
+    finally:
+        page.context.close()
+
+
+def test_home_weights_file_is_a_subset_of_the_full_one(built_site, bank):
+    """The home page's small file holds exactly the full file's conv and dense models at the largest
+    size and first seed (the same bytes), under the same canvas, glyphs and region."""
+    home = json.loads((built_site / "results" / HOME_FILE).read_text(encoding="utf-8"))
+    want = [m for m in bank["models"] if m["kind"] in ("conv", "dense")
+            and (m["n"], m["seed"]) == (max(bank["ns"]), bank["seeds"][0])]
+    assert home["models"] == want and len(want) == 2
+    for key in ("format", "canvas", "pattern", "noise", "classes", "glyphs", "ink", "region"):
+        assert home[key] == bank[key], key
+    size = (built_site / "results" / HOME_FILE).stat().st_size
+    print(f"\n[explorer] weights: full file {(built_site / 'results' / WEIGHTS_FILE).stat().st_size / 1e6:.2f} MB, "
+          f"home page's {size / 1e3:.0f} kB")
+    assert size < 400_000

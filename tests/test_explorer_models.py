@@ -15,7 +15,8 @@ from equidocs import cache
 from equidocs.data_specs import make_splits
 from equidocs.experiments import RunContext, amnesia, explorer_models
 from equidocs.experiments.common import MODEL
-from equidocs.explorer import export_model, import_model, load_models
+from equidocs.explorer import EXPORTED_KINDS, export_model, import_model, load_models, net_of
+from equidocs.models import make_model
 from equidocs.train import Job, TrainConfig, accuracy, train
 
 TASK = {"dataset": "patterns", "canvas": 12, "noise": 0.1, "train_where": "top-left",
@@ -33,19 +34,36 @@ def probe_with_outputs(model, splits, job) -> dict:
 
 @pytest.mark.parametrize("profile", ["quick", "full"])
 def test_config_is_amnesias(profile):
-    """Same task, model options, budget and tuning as amnesia; sizes among amnesia's (its maps)."""
+    """Same task, model options, budget and tuning as amnesia, amnesia's kinds plus the conv and
+    local nets with the flatten readout; amnesia's sizes (each model has its accuracy map)."""
     cfg, ref = explorer_models.Config.profile(profile), amnesia.Config.profile(profile)
-    assert (cfg.task, cfg.model, cfg.train, cfg.tune_n, cfg.kinds) == \
-           (ref.task, ref.model, ref.train, ref.tune_n, ref.kinds)
-    assert set(cfg.ns) <= set(ref.ns), f"{profile}: ns {cfg.ns} not among amnesia's {ref.ns}"
-    assert 2 <= len(cfg.ns) <= 3 and 2 <= len(cfg.seeds) <= 3
+    assert (cfg.task, cfg.model, cfg.train, cfg.tune_n) == (ref.task, ref.model, ref.train, ref.tune_n)
+    assert cfg.kinds == tuple(ref.kinds) + ("conv_flatten", "local_flatten")
+    assert cfg.ns == tuple(ref.ns), f"{profile}: ns {cfg.ns}, amnesia's {ref.ns}"
+    assert len(cfg.seeds) == 2
+    if profile == "full":
+        assert len(cfg.ns) >= 4, "the explorer's N control offers at least 4 sizes"
     with pytest.raises(ValueError, match="profile"):
         explorer_models.Config.profile("huge")
 
 
-@pytest.mark.parametrize("kind", ["conv", "local", "dense"])
+def test_exported_kinds_name_the_net_and_its_readout():
+    assert [net_of(kind) for kind in EXPORTED_KINDS] == [
+        ("conv", {}), ("local", {}), ("dense", {}), ("conv", {"head": "flatten"}), ("local", {"head": "flatten"})]
+    with pytest.raises(ValueError, match="kind='dense_flatten'"):
+        net_of("dense_flatten")
+    flat = export_model(make_model("conv", (1, 12, 12), 4, width=2, head="flatten"))
+    assert flat["kind"] == "conv_flatten" and flat["options"]["head"] == "flatten"
+    with pytest.raises(ValueError, match="disagree"):
+        import_model({**flat, "kind": "conv"})       # a flatten head under a pooled kind's name
+    with pytest.raises(ValueError, match="disagree"):
+        import_model({**flat, "options": {**flat["options"], "head": "max"}, "kind": "conv_flatten"})
+
+
+@pytest.mark.parametrize("kind", EXPORTED_KINDS)
 def test_imported_model_reproduces_the_trained_one(kind):
-    job = Job(kind, TASK, 16, seed=3, model=dict(MODEL), train=TrainConfig(max_steps=40),
+    net, fixed = net_of(kind)
+    job = Job(net, TASK, 16, seed=3, model={**MODEL, **fixed}, train=TrainConfig(max_steps=40),
               probe=f"{__name__}:probe_with_outputs")
     probed = train(job).probe
     model = import_model(json.loads(json.dumps(probed["export"])))   # through JSON, as served
@@ -54,6 +72,7 @@ def test_imported_model_reproduces_the_trained_one(kind):
     want = torch.tensor(probed["outputs"])
     assert (again - want).abs().max().item() <= 1e-6, f"{kind}: rebuilt model's logits differ"
     assert export_model(model)["tensors"] == probed["export"]["tensors"], "weights not bit-exact"
+    assert probed["export"]["kind"] == kind
 
 
 def test_export_rejects_other_modules():
@@ -80,6 +99,13 @@ def test_run_exports_a_weights_file_that_load_models_reads(tmp_path):
         assert entry["options"] == asdict(model.options) and entry["in_shape"] == [1, 12, 12]
         test = make_splits(TASK, n, seed).test
         assert round(accuracy(model, test.x, test.y), 4) == entry["test_acc"], (kind, n, seed)
+    # The home page's file: the conv and dense models at the largest size and first seed, as in the full file.
+    home = result["companions"][explorer_models.HOME_FILE]
+    assert (home["kinds"], home["ns"], home["seeds"]) == (["conv", "dense"], [max(cfg.ns)], [cfg.seeds[0]])
+    assert home["models"] == [recorded[(kind, max(cfg.ns), cfg.seeds[0])] for kind in ("conv", "dense")]
+    assert {k: v for k, v in home.items() if k not in ("kinds", "ns", "seeds", "models")} == \
+           {k: v for k, v in weights.items() if k not in ("kinds", "ns", "seeds", "models")}
+    assert result["numbers"]["home_kb"] == f"{round(explorer_models.weights_bytes(home) / 1024):,}"
     glyphs = np.array(weights["glyphs"])
     assert glyphs.shape == (4, 5, 5) and np.allclose(glyphs.sum((1, 2)), weights["ink"])
     # The caption names the models the figure draws (the seed-seeds[0] ones at the largest size).

@@ -1,10 +1,15 @@
 """The explorer's models: the security-guard page's nets, trained here, run in the reader's browser.
 
 The same task, model options, budget and learning-rate tuning as :mod:`amnesia` (glyphs only in
-the top-left quadrant of a 12x12 canvas; conv, locally connected and dense), at a few training-set
-sizes and seeds. A probe exports each trained model's weights; they are served as the companion
-file ``results/explorer_models.weights.json``, on which docs/assets/javascripts/explorer.js runs the
-three forward passes as the reader moves, picks or draws a glyph.
+the top-left quadrant of a 12x12 canvas; conv, locally connected and dense), at amnesia's
+training-set sizes and a few seeds; and the conv and local nets once more with the flatten readout
+(``head="flatten"``: a linear map of every position's features), exported as the kinds
+"conv_flatten" and "local_flatten" (:func:`equidocs.explorer.net_of`). A probe exports each
+trained model's weights; they are served as the companion file
+``results/explorer_models.weights.json``, on which docs/assets/javascripts/explorer.js runs the
+forward passes as the reader moves, picks or draws a glyph. The home page's compact explorer loads
+a second, small file with only the models it shows (``HOME_FILE``), so the landing page does not
+download every model.
 """
 
 from __future__ import annotations
@@ -25,6 +30,8 @@ from equidocs.train import Job, TrainConfig, train_many
 
 TITLE = "The explorer's models: trained in one corner, run in your browser"
 WEIGHTS_FILE = "explorer_models.weights.json"  # companion file, served at results/WEIGHTS_FILE
+HOME_FILE = "explorer_models.home.weights.json"  # the home page's subset: HOME_KINDS, max(ns), seeds[0]
+HOME_KINDS = ("conv", "dense")                 # the nets the home page's compact explorer shows
 PATTERN = 5                                    # side of the glyphs (equidocs.data.glyphs)
 CLASSES = ("stop sign", "cross", "square", "triangle")
 
@@ -36,9 +43,9 @@ def _amnesia(name: str) -> amnesia.Config:
 @dataclass(frozen=True)
 class Config:
     task: dict = field(default_factory=lambda: dict(_amnesia("quick").task))  # amnesia's task
-    kinds: tuple = ("conv", "local", "dense")
-    ns: tuple = (64, 512)         # training-set sizes: a subset of amnesia's (its accuracy maps)
-    seeds: tuple = (0, 1)         # one exported model per kind, size and seed
+    kinds: tuple = ("conv", "local", "dense", "conv_flatten", "local_flatten")  # exported kinds
+    ns: tuple = (64, 512)         # training-set sizes: amnesia's (its accuracy maps)
+    seeds: tuple = (0, 1)         # one exported model per kind, size and seed (2: the file's size)
     tune_n: int = 256             # learning rates tuned as amnesia tunes them
     train: TrainConfig = field(default_factory=lambda: _amnesia("quick").train)
     model: dict = field(default_factory=lambda: dict(_amnesia("quick").model))
@@ -48,9 +55,11 @@ class Config:
         if name not in ("quick", "full"):
             raise ValueError(f"profile {name!r}: expected 'quick' or 'full'")
         a = _amnesia(name)
-        return cls(task=dict(a.task), kinds=tuple(a.kinds), ns=(64, 512),  # among amnesia's ns
-                   seeds=(0, 1) if name == "quick" else (0, 1, 2), tune_n=a.tune_n,
-                   train=a.train, model=dict(a.model))
+        kinds = tuple(a.kinds) + tuple(k + explorer.FLATTEN for k in a.kinds if k != "dense")
+        # Every size of amnesia's, so each explorer model has its accuracy map; two seeds keep the
+        # weights file under 5 MB (a local or dense net is ~160-200 KB of base64 float32).
+        return cls(task=dict(a.task), kinds=kinds, ns=tuple(a.ns), seeds=(0, 1),
+                   tune_n=a.tune_n, train=a.train, model=dict(a.model))
 
 
 def probe(model, splits, job: Job) -> dict:
@@ -67,9 +76,11 @@ def run(cfg: Config, ctx) -> dict:
     task = dict(cfg.task)
     canvas = task["canvas"]
     area = region(task["train_where"], canvas, PATTERN)
-    lrs = {kind: tuned_lrs([kind], task, cfg.tune_n, cfg.train, ctx, cfg.model)[kind]
-           for kind in cfg.kinds}   # exactly amnesia's tuning (shared through the run store)
-    jobs = [Job(kind, task, n, seed, model=cfg.model,
+    nets = {kind: explorer.net_of(kind) for kind in cfg.kinds}   # exported kind -> (net, options)
+    models_of = {kind: {**cfg.model, **fixed} for kind, (net, fixed) in nets.items()}
+    lrs = {kind: tuned_lrs([net], task, cfg.tune_n, cfg.train, ctx, models_of[kind])[net]
+           for kind, (net, _) in nets.items()}   # amnesia's tuning (a flatten head tuned as its own)
+    jobs = [Job(nets[kind][0], task, n, seed, model=models_of[kind],
                 probe="equidocs.experiments.explorer_models:probe",
                 train=TrainConfig(**{**cfg.train.__dict__, "lr": lrs[kind]["lr"]}))
             for kind in cfg.kinds for n in cfg.ns for seed in cfg.seeds]
@@ -86,9 +97,16 @@ def run(cfg: Config, ctx) -> dict:
         "kinds": list(cfg.kinds), "ns": list(cfg.ns), "seeds": list(cfg.seeds), "models": models,
     }
     size = weights_bytes(weights)
+    home = {**weights, "kinds": [k for k in HOME_KINDS if k in cfg.kinds], "ns": [max(cfg.ns)],
+            "seeds": [cfg.seeds[0]],
+            "models": [m for m in models if m["kind"] in HOME_KINDS and m["n"] == max(cfg.ns)
+                       and m["seed"] == cfg.seeds[0]]}
     by_kind = {}
+    sizes = [fmt_int(n) for n in cfg.ns]
     numbers = {"weights_kb": fmt_int(round(size / 1024)), "models": str(len(models)),
-               "seeds": str(len(cfg.seeds)), "ns": " and ".join(map(str, cfg.ns))}
+               "home_kb": fmt_int(round(weights_bytes(home) / 1024)),
+               "seeds": str(len(cfg.seeds)), "kinds": str(len(cfg.kinds)),
+               "ns": ", ".join(sizes[:-1]) + " and " + sizes[-1] if len(sizes) > 1 else sizes[0]}
     for kind in cfg.kinds:
         mine = [m for m in models if m["kind"] == kind]
         params = sum(int(np.prod(t["shape"])) for t in mine[0]["tensors"].values())
@@ -98,10 +116,13 @@ def run(cfg: Config, ctx) -> dict:
         numbers[f"{kind}.params"] = fmt_int(params)
         for n in cfg.ns:
             numbers[f"{kind}.n{n}.test_acc"] = fmt_pct(float(np.mean(by_kind[kind]["test_acc"][str(n)])))
+        numbers[f"{kind}.last.test_acc"] = numbers[f"{kind}.n{max(cfg.ns)}.test_acc"]   # any profile's largest
+    numbers["n_last"] = fmt_int(max(cfg.ns))
+    drawn = _drawn(cfg.kinds)
     return {
         "kinds": list(cfg.kinds), "ns": list(cfg.ns), "seeds": list(cfg.seeds),
         "lrs": {k: v["lr"] for k, v in lrs.items()}, "weights_bytes": size, "by_kind": by_kind,
-        "numbers": numbers, "companions": {WEIGHTS_FILE: weights},
+        "numbers": numbers, "companions": {WEIGHTS_FILE: weights, HOME_FILE: home},
         "caption": (f"The first-layer weights of the seed-{cfg.seeds[0]} explorer models trained on "
                     f"{max(cfg.ns)} examples, drawn as matrices: one column per pixel of the "
                     f"{canvas}×{canvas} canvas, one row per hidden unit (conv and locally connected: "
@@ -112,12 +133,19 @@ def run(cfg: Config, ctx) -> dict:
                     f"band of {cfg.model['kernel_size'] ** 2} weights per row, different in every row; "
                     f"dense fills the matrix. Each panel is divided by its largest absolute weight. Test "
                     f"accuracy with the glyph anywhere: " + ", ".join(
-                        f"{kind} {fmt_pct(m['test_acc'])}" for kind in cfg.kinds for m in models
+                        f"{kind} {fmt_pct(m['test_acc'])}" for kind in drawn for m in models
                         if (m["kind"], m["n"], m["seed"]) == (kind, max(cfg.ns), cfg.seeds[0]))
-                    + f". They are {len(cfg.kinds)} of the {len(models)} models ({len(cfg.kinds)} kinds "
-                    f"× {len(cfg.ns)} training-set sizes × {len(cfg.seeds)} seeds, "
-                    f"{fmt_int(round(size / 1024))} KB of float32 weights) that the explorer runs."),
+                    + f". They are {len(drawn)} of the {len(models)} models that the explorer runs "
+                    f"({len(cfg.kinds)} kinds × {len(cfg.ns)} training-set sizes × {len(cfg.seeds)} "
+                    f"seeds, {fmt_int(round(size / 1024))} KB of float32 weights); "
+                    f"{len(cfg.kinds) - len(drawn)} of the kinds are the pooled nets again with a "
+                    f"flatten readout, whose first layer is drawn the same way."),
     }
+
+
+def _drawn(kinds) -> list[str]:
+    """The kinds the figure draws: the pooled nets (a flatten variant has the same first layer)."""
+    return [kind for kind in kinds if kind in KIND_COLORS]
 
 
 def figure(result: dict) -> plt.Figure:
@@ -139,7 +167,7 @@ def figure(result: dict) -> plt.Figure:
     pixels = weights["canvas"] ** 2
     subtitles = {"conv": "one kernel, repeated", "local": "a band, every row its own",
                  "dense": "every weight free"}
-    kinds = result["kinds"]
+    kinds = _drawn(result["kinds"])
     # A signed square-root colour scale: the small untrained weights stay visible beside the few
     # large trained ones (the colour bar shows the scale).
     norm = FuncNorm((lambda v: np.sign(v) * np.sqrt(np.abs(v)), lambda v: np.sign(v) * v ** 2), -1, 1)

@@ -14,10 +14,21 @@
  *     maps and the dense net's hidden units;
  *   - the weights experiment's slider (how far the dense net's first-layer weights moved), set by
  *     the same N selector where its sizes match.
- * The view (glyph, row, col, n, seed) is kept in the page's query string, so a link restores it.
+ * Controls: the training-set size N, the seed, and the conv and local nets' readout: "pooled" (the
+ * global max of equidocs.models' head="max") or "flatten" (head="flatten": a linear map of every
+ * position's features), which runs the exported kinds "conv_flatten" and "local_flatten".
+ * The view (glyph, row, col, n, seed, readout) is kept in the page's query string, so a link
+ * restores it.
+ *
+ * Compact mode, `<div class="equidocs-explorer compact" data-models="results/explorer_models.home.weights.json"
+ * data-kinds="conv dense" data-n="2048" data-more="security-guard/">` (the home page): the same code
+ * with the canvas and the named nets' bars only (no drawing, controls, maps or weights), a link to
+ * the full explorer on the same view, and no URL state. Its weights file holds only the models it
+ * shows; the files a page loads are merged (window.equidocs.predict serves them all).
  * Works with Material's instant navigation (document$), redraws when the colour scheme changes.
- * State for tests: root data-row, data-col, data-n, data-seed, data-glyph, data-mode, data-ready;
- * window.equidocs.explorers[i].{input(), probs(), state(), time()}.
+ * State for tests: root data-row, data-col, data-n, data-seed, data-readout, data-glyph, data-mode,
+ * data-ready;
+ * window.equidocs.explorers[i].{input(), probs(), maps(), state(), time()}.
  */
 (function () {
   "use strict";
@@ -27,6 +38,8 @@
     local: "locally connected (local, not shared)",
     dense: "dense (neither)",
   };
+  const FLATTEN = "_flatten";                    // exported kind of a head="flatten" net: conv_flatten
+  const baseKind = (kind) => (kind.endsWith(FLATTEN) ? kind.slice(0, -FLATTEN.length) : kind);
   // matplotlib's viridis (sequential, perceptually uniform), 9 stops.
   const VIRIDIS = ["#440154", "#472d7b", "#3b528b", "#2c728e", "#21918c", "#28ae80", "#5ec962",
                    "#addc30", "#fde725"];
@@ -190,15 +203,19 @@
   /** The weights of one exported model, arranged by layer. */
   function prepare(entry) {
     const o = entry.options, [c, h, w] = entry.in_shape;
-    const net = {kind: entry.kind, n: entry.n, seed: entry.seed, options: o, inShape: [c, h, w],
-                 classes: entry.num_classes, layers: []};
+    const net = {kind: entry.kind, base: baseKind(entry.kind), n: entry.n, seed: entry.seed, options: o,
+                 inShape: [c, h, w], classes: entry.num_classes, layers: []};
+    if ((entry.kind !== net.base) !== (o.head === "flatten")) {
+      throw new Error(`equidocs: model kind ${entry.kind} has head=${o.head}`);
+    }
     if (entry.kind === "dense") {
       const ids = Object.keys(entry.tensors).map((k) => /^body\.(\d+)\.weight$/.exec(k)).filter(Boolean)
         .map((m) => Number(m[1])).sort((a, b) => a - b);
       net.layers = ids.map((i) => ({weight: tensor(entry, `body.${i}.weight`, 2), bias: tensor(entry, `body.${i}.bias`, 1)}));
       return net;
     }
-    if (entry.kind !== "conv" && entry.kind !== "local") throw new Error(`equidocs: unknown model kind ${entry.kind}`);
+    if (net.base !== "conv" && net.base !== "local") throw new Error(`equidocs: unknown model kind ${entry.kind}`);
+    if (!["max", "avg", "flatten"].includes(o.head)) throw new Error(`equidocs: head=${o.head} is not implemented`);
     if (o.downsample !== "none" && o.downsample !== "stride" && o.downsample !== "maxpool") {
       throw new Error(`equidocs: downsample=${o.downsample} is not implemented in the browser`);
     }
@@ -300,7 +317,11 @@
     let map = {data: x, c: net.inShape[0], h: net.inShape[1], w: net.inShape[2]};
     for (const layer of net.layers) {
       if (layer.pool) map = maxPool2(map.data, map.c, map.h, map.w);
-      map = spatialLayer(net.kind, map.data, map.c, map.h, map.w, layer, o.kernel_size, layer.stride, circular);
+      map = spatialLayer(net.base, map.data, map.c, map.h, map.w, layer, o.kernel_size, layer.stride, circular);
+    }
+    if (o.head === "flatten") {                  // torch's f.flatten(1): channel, row, column
+      const logits = linear(net.classifier, map.data, false);
+      return {logits: Array.from(logits), probs: softmax(logits), features: map};
     }
     const area = map.h * map.w, pooled = new Float64Array(map.c);
     for (let ch = 0; ch < map.c; ch++) {
@@ -315,13 +336,25 @@
     return {logits: Array.from(logits), probs: softmax(logits), features: map};
   }
 
+  const KIND_ORDER = ["conv", "local", "dense", "conv" + FLATTEN, "local" + FLATTEN];
+  const byKind = (a, b) => ((KIND_ORDER.indexOf(a) + 99) % 99) - ((KIND_ORDER.indexOf(b) + 99) % 99);
+
+  /** Add a weights file's models to the ones loaded: the home page loads a small file (two models),
+   * the security-guard page the full one; after instant navigation both are in. */
   function loadBank(data) {
     if (!data || data.format !== 1 || !Array.isArray(data.models)) {
       throw new Error("equidocs: the weights file is not format 1 with a models list");
     }
-    nets.clear();
-    for (const entry of data.models) nets.set(`${entry.kind}|${entry.n}|${entry.seed}`, prepare(entry));
-    bank = data;
+    if (bank && (bank.canvas !== data.canvas || bank.pattern !== data.pattern)) {
+      throw new Error(`equidocs: weights files for a ${bank.canvas}x${bank.canvas} and a ${data.canvas}x${data.canvas} canvas`);
+    }
+    for (const entry of data.models) {
+      const key = `${entry.kind}|${entry.n}|${entry.seed}`;
+      if (!nets.has(key)) nets.set(key, prepare(entry));
+    }
+    const union = (a, b, order) => [...new Set([...a, ...b])].sort(order);
+    bank = !bank ? data : {...bank, kinds: union(bank.kinds, data.kinds, byKind),
+      ns: union(bank.ns, data.ns, (a, b) => a - b), seeds: union(bank.seeds, data.seeds, (a, b) => a - b)};
     return data;
   }
 
@@ -398,24 +431,28 @@
     return flat;
   }
 
-  let bankPromise = null, resolveBank, rejectBank;
+  const banks = new Map();                       // url -> Promise of the loaded weights file
+  let resolveBank, rejectBank;
   const ready = new Promise((resolve, reject) => { resolveBank = resolve; rejectBank = reject; });
   ready.catch(() => {});                          // reported by the explorer that asked
 
-  /** Fetch (once) and decode the weights file; resolves window.equidocs.ready. */
+  /** Fetch (once per URL) and decode a weights file; the first resolves window.equidocs.ready. */
   function requireBank(url) {
-    if (!bankPromise) {
-      bankPromise = fetchJSON(url).then(loadBank);
-      bankPromise.then(resolveBank, (error) => { bankPromise = null; rejectBank(error); });
+    if (!banks.has(url)) {
+      const promise = fetchJSON(url).then(loadBank);
+      banks.set(url, promise);
+      promise.then(resolveBank, (error) => { banks.delete(url); rejectBank(error); });
     }
-    return bankPromise;
+    return banks.get(url);
   }
 
   const api = window.equidocs = Object.assign(window.equidocs || {}, {
     ready,
     /** Class probabilities of the (kind, options.n, options.seed) model for C*H*W finite pixels
      * (row-major: a flat array or typed array, or nested rows); the same numbers torch gives
-     * (equidocs.explorer.load_models). Throws on any other input, naming what is wrong. */
+     * (equidocs.explorer.load_models). kind is an exported kind (equidocs.models().kinds): "conv",
+     * "local", "dense", or "conv_flatten" / "local_flatten" for the flatten readout. Throws on any
+     * other input, naming what is wrong. */
     predict: (kind, pixels, options) => {
       const net = netFor("equidocs.predict", kind, options);
       return run(net, pixelsOf("equidocs.predict", net, pixels)).probs;
@@ -434,7 +471,8 @@
     if (!condition) throw new Error(`equidocs explorer: unexpected result JSON: ${message}`);
   }
 
-  const PARAMS = {glyph: "glyph", row: "row", col: "col", n: "n", seed: "seed"};   // URL query names
+  const PARAMS = {glyph: "glyph", row: "row", col: "col", n: "n", seed: "seed", readout: "readout"};   // URL query names
+  const READOUTS = {pooled: "pooled (max over positions)", flatten: "flatten (a weight per position)"};
 
   /** A drawn glyph in the URL: "HxW-" + its mask's bits, row-major, as hex digits. */
   function encodeMask(mask) {
@@ -468,6 +506,15 @@
     if (A) check(A.canvas === C && A.side === side, `amnesia canvas ${A.canvas} != models' ${C}`);
     const W = weightsRecord ? (weightsRecord.result || weightsRecord) : null;
     const id = `eqx-${++uid}`;
+    // Compact (the home page): the canvas and the named nets' bars, nothing else.
+    const compact = root.classList.contains("compact");
+    const panelKinds = (root.dataset.kinds ? root.dataset.kinds.trim().split(/\s+/) : ["conv", "local", "dense"])
+      .filter((kind) => kinds.includes(kind));
+    check(panelKinds.length > 0, `none of the kinds ${root.dataset.kinds} is exported (${kinds.join(", ")})`);
+    const readouts = Object.keys(READOUTS).filter((r) => r === "pooled" || kinds.some((k) => k.endsWith(FLATTEN)));
+    /** The exported kind a panel runs: the flatten variant when that readout is chosen and exported. */
+    const modelOf = (kind) => (state.readout === "flatten" && kinds.includes(kind + FLATTEN) ? kind + FLATTEN : kind);
+    const nDefault = ns.includes(root.dataset.n) ? root.dataset.n : ns[ns.length - 1];   // the largest by default
 
     // State: the glyph (a class index, or "drawn"), its mask, its top-left cell, N, seed, mode.
     const glyphMask = (g) => {
@@ -477,10 +524,10 @@
     };
     const state = {
       glyph: 0, mask: glyphMask(0), row: region.top + Math.floor(region.height / 2),
-      col: region.left + Math.floor(region.width / 2), n: ns[0], seed: seeds[0], mode: "move",
-      cursor: [0, 0], wi: 0,
+      col: region.left + Math.floor(region.width / 2), n: nDefault, seed: seeds[0], readout: "pooled",
+      mode: "move", cursor: [0, 0], wi: 0,
     };
-    const owner = api.explorers.length === 0;    // the first explorer on the page owns the URL
+    const owner = !compact && !api.explorers.some((e) => e.owner);   // the first full one owns the URL
     if (owner) {
       const q = new URLSearchParams(window.location.search), get = (k) => q.get(PARAMS[k]);
       const g = get("glyph");
@@ -488,6 +535,7 @@
       else if (g !== null && decodeMask(g, C)) { state.glyph = "drawn"; state.mask = decodeMask(g, C); }
       if (ns.includes(get("n"))) state.n = get("n");
       if (seeds.includes(get("seed"))) state.seed = get("seed");
+      if (readouts.includes(get("readout"))) state.readout = get("readout");
       if (/^\d+$/.test(get("row") || "")) state.row = Number(get("row"));
       if (/^\d+$/.test(get("col") || "")) state.col = Number(get("col"));
     }
@@ -535,10 +583,14 @@
     const clearButton = h("button", {type: "button", class: "eqx-clear", text: "Clear"});
     const nSelect = h("select", {class: "eqx-n", id: `${id}-n`}, ns.map((n) => h("option", {value: n, text: n})));
     const seedSelect = h("select", {class: "eqx-seed", id: `${id}-seed`}, seeds.map((s) => h("option", {value: s, text: s})));
+    const readoutSelect = h("select", {class: "eqx-readout", id: `${id}-readout`},
+      readouts.map((r) => h("option", {value: r, text: READOUTS[r]})));
     const link = h("a", {class: "eqx-link", href: "#", text: "Link to this view"});
+    const more = root.dataset.more ? h("a", {class: "eqx-more", href: root.dataset.more,
+      text: "Draw your own glyph; change the training set, seed and readout \u2192"}) : null;
 
     const cards = {};
-    const modelPanels = kinds.map((kind) => {
+    const modelPanels = panelKinds.map((kind) => {
       const verdict = h("span", {class: "eqx-verdict"});
       const rows = classes.map((name, k) => {
         const fill = h("span", {class: "eqx-fill"});
@@ -549,22 +601,26 @@
       });
       const acc = h("canvas", {class: "eqx-acc", "data-kind": kind, role: "img"});
       const accText = h("span", {class: "eqx-acc-text"});
-      cards[kind] = {verdict, rows, acc, accText};
+      const title = h("strong", {text: KIND_LABELS[kind] || kind}), readout = h("span", {class: "eqx-readout-label"});
+      cards[kind] = {verdict, rows, acc, accText, readout};
       return h("section", {class: "eqx-model", "data-kind": kind, "aria-label": `${kind} net`},
         h("div", {class: "eqx-model__title"}, h("span", {class: "eqx-swatch", "aria-hidden": "true"}),
-          h("strong", {text: KIND_LABELS[kind] || kind}), " ", verdict),
+          title, readout, " ", verdict),
         h("div", {class: "eqx-model__body"},
           h("div", {class: "eqx-model__probs"}, rows.map((r) => r.row)),
           A ? h("figure", {class: "eqx-acc-figure"}, acc, h("figcaption", {}, accText)) : null));
     });
 
-    const mechanism = kinds.map((kind) => {
+    const mechanism = compact ? [] : panelKinds.map((kind) => {
       const canvas = h("canvas", {class: "eqx-feature", "data-kind": kind, role: "img"});
       const caption = h("figcaption");
       return {kind, canvas, caption, figure: h("figure", {class: "eqx-feature-figure"}, canvas, caption)};
     });
 
-    const main = h("div", {class: "eqx-main"},
+    const main = compact ? h("div", {class: "eqx-main"},
+      h("div", {class: "eqx-board-figure"}, board, help),
+      h("div", {class: "eqx-probs"}, position, status, modelPanels, more))
+    : h("div", {class: "eqx-main"},
       h("div", {class: "eqx-board-figure"},
         h("div", {class: "eqx-toolbar", role: "group", "aria-label": "Input mode"}, modeButtons, clearButton),
         board, help,
@@ -572,12 +628,18 @@
       h("div", {class: "eqx-probs"},
         h("div", {class: "eqx-controls"},
           h("label", {class: "eqx-control", for: `${id}-n`}, "Training examples ", nSelect),
-          h("label", {class: "eqx-control", for: `${id}-seed`}, "Seed ", seedSelect), link),
+          h("label", {class: "eqx-control", for: `${id}-seed`}, "Seed ", seedSelect),
+          readouts.length > 1 ? h("label", {class: "eqx-control", for: `${id}-readout`}, "Readout ", readoutSelect) : null,
+          link),
         position, status,
         h("p", {class: "eqx-note"},
-          "Live: your browser runs the three trained models (their real weights, downloaded once) on the ",
-          "canvas at every change. ", A ? "Beside each: its accuracy with the glyph's top-left corner at each " +
-          "position (the amnesia experiment, mean over its seeds); the ring marks where your glyph is." : ""),
+          "Live: your browser runs the trained models (their real weights, downloaded once) on the ",
+          "canvas at every change. ", readouts.length > 1 ? "Readout: the conv and locally connected nets " +
+          "either take the maximum of each feature over all positions (pooled) or give every position's " +
+          "features their own weights (flatten); the dense net has no such choice. " : "",
+          A ? "Beside each: its accuracy with the glyph's top-left corner at each " +
+          "position (the amnesia experiment, mean over its seeds; for a flatten readout, this one model on " +
+          "the noise-free glyphs); the ring marks where your glyph is." : ""),
         modelPanels));
     const mechanismPanel = h("div", {class: "eqx-mechanism"},
       h("p", {class: "eqx-weights__title"}, h("strong", {text: "What moves inside. "}),
@@ -684,7 +746,7 @@
       };
     }
 
-    root.replaceChildren(...[main, mechanismPanel, weights].filter(Boolean));
+    root.replaceChildren(...(compact ? [main] : [main, mechanismPanel, weights].filter(Boolean)));
     root.classList.add("eqx-live");
     let colors = null;                           // the scheme's colours, read again when it changes
     function readColors() {
@@ -746,14 +808,41 @@
       }
     }
 
+    /** A model without a measured map (a flatten readout): its accuracy on the noise-free glyphs at
+     * every position, computed here once per (model, N, seed): 0, 1/4, ... 1 of the glyphs right. */
+    const liveMaps = new Map();
+    function liveMap(model) {
+      const key = `${model}|${state.n}|${state.seed}`;
+      if (!liveMaps.has(key)) {
+        const net = netFor("equidocs explorer", model, {n: state.n, seed: state.seed}), map = [];
+        for (let r = 0; r < side; r++) {
+          map.push([]);
+          for (let c = 0; c < side; c++) {
+            let hits = 0;
+            M.glyphs.forEach((glyph, g) => {
+              const x = new Float64Array(C * C);
+              glyph.forEach((line, i) => line.forEach((v, j) => { x[(r + i) * C + c + j] = v; }));
+              const probs = run(net, x).probs;
+              if (probs.every((p) => p <= probs[g])) hits++;
+            });
+            map[r].push(hits / M.glyphs.length);
+          }
+        }
+        liveMaps.set(key, map);
+      }
+      return liveMaps.get(key);
+    }
+
     function drawAccuracy(kind, colors) {
-      const map = accMap(kind, state.n), card = cards[kind];
       if (!A) return;
+      const model = modelOf(kind), live = !accMap(model, state.n) && model !== kind;
+      const map = live ? liveMap(model) : accMap(model, state.n), card = cards[kind];
       const scale = sizeCanvas(card.acc, side, 6), ctx = card.acc.getContext("2d");
       ctx.fillStyle = colors.bg;
       ctx.fillRect(0, 0, card.acc.width, card.acc.height);
       if (!map) {
         card.accText.textContent = `no accuracy map for N=${state.n}`;
+        card.acc.setAttribute("aria-label", card.accText.textContent);
         return;
       }
       paintCells(ctx, scale, map.flat(), side, side, (v) => sequential(v));
@@ -767,9 +856,12 @@
         ctx.strokeRect(state.col * scale + 0.5, state.row * scale + 0.5, scale - 1, scale - 1);
       }
       const here = onMap ? `${Math.round(100 * map[state.row][state.col])}% here` : "";
-      card.accText.textContent = `accuracy by position, N=${state.n}${here ? ": " + here : ""}`;
-      card.acc.setAttribute("aria-label", `${kind} net's test accuracy at every position, N=${state.n}` +
-        (here ? `; ${here}` : ""));
+      card.accText.textContent = live
+        ? `this model on the ${M.glyphs.length} noise-free glyphs at each position${here ? ": " + here : ""}`
+        : `accuracy by position, N=${state.n}${here ? ": " + here : ""}`;
+      card.acc.dataset.source = live ? "live" : "amnesia";
+      card.acc.setAttribute("aria-label", `${model.replace("_", " ")} net's ${live ? "accuracy on the noise-free glyphs"
+        : "test accuracy"} at every position, N=${state.n}` + (here ? `; ${here}` : ""));
     }
 
     function drawFeatures(outputs, colors) {
@@ -809,7 +901,7 @@
     let last = null;
     function compute() {
       const x = input(), outputs = {};
-      for (const kind of kinds) outputs[kind] = api.forward(kind, x, {n: state.n, seed: state.seed});
+      for (const kind of panelKinds) outputs[kind] = api.forward(modelOf(kind), x, {n: state.n, seed: state.seed});
       return {x, outputs};
     }
 
@@ -821,13 +913,14 @@
           : "a drawn glyph";
       const truth = state.glyph === "drawn" ? null : state.glyph;
       const summary = [];
-      for (const kind of kinds) {
-        const probs = outputs[kind].probs;
+      for (const kind of panelKinds) {
+        const probs = outputs[kind].probs, model = modelOf(kind);
         let best = 0;
         probs.forEach((p, k) => { if (p > probs[best]) best = k; });
         cards[kind].rows.forEach(({fill, value, row}, k) => {
           fill.style.width = `${(100 * clamp(probs[k], 0, 1)).toFixed(2)}%`;
           value.textContent = fmt(probs[k]);
+          value.dataset.kind = model;
           row.classList.toggle("eqx-prob-row--top", k === best);
           row.classList.toggle("eqx-prob-row--true", k === truth);
         });
@@ -835,21 +928,27 @@
         verdict.textContent = truth === null ? `says ${classes[best]}`
           : best === truth ? `\u2713 says ${classes[best]}` : `\u2717 says ${classes[best]}`;
         verdict.className = "eqx-verdict" + (truth === null ? "" : best === truth ? " eqx-verdict--right" : " eqx-verdict--wrong");
-        summary.push(`${kind}: ${classes[best]} ${fmt(probs[best])}`);
+        cards[kind].readout.textContent = model !== kind ? ", flatten readout" : "";
+        summary.push(`${model.replace("_", " ")}: ${classes[best]} ${fmt(probs[best])}`);
         drawAccuracy(kind, colors);
       }
       const glyphName = truth === null ? "your drawing" : classes[truth];
       position.textContent = `${glyphName} at row ${state.row}, column ${state.col} \u00b7 ${where}`;
       status.textContent = `${glyphName} at row ${state.row}, column ${state.col} (top-left pixel), ${where}; ` +
         `models trained on ${state.n} examples, seed ${state.seed}. ${summary.join("; ")}.`;
-      help.textContent = state.mode === "move"
+      help.textContent = compact
+        ? `Both nets learned from ${Number(state.n).toLocaleString("en")} examples, all in the shaded corner. ` +
+          "Drag the stop sign out of it (or use the arrow keys)."
+        : state.mode === "move"
         ? "Drag the glyph, or focus the canvas and use the arrow keys (Shift: 4 pixels; Home, End: corners)."
         : "Click or drag on the grid to draw or erase pixels; with the keyboard, arrows move the cursor and Space toggles a pixel.";
       Object.assign(root.dataset, {row: String(state.row), col: String(state.col), n: state.n, seed: state.seed,
+        readout: state.readout,
         glyph: String(state.glyph), mode: state.mode, inside: String(inside(state.row, state.col))});
       glyphSelect.value = String(state.glyph);
       nSelect.value = state.n;
       seedSelect.value = state.seed;
+      readoutSelect.value = state.readout;
       modeButtons.forEach((b) => b.setAttribute("aria-pressed", String(b.dataset.mode === state.mode)));
       drawBoard(x);
       drawFeatures(outputs, colors);
@@ -863,11 +962,13 @@
       q.set(PARAMS.col, String(state.col));
       q.set(PARAMS.n, state.n);
       q.set(PARAMS.seed, state.seed);
+      q.set(PARAMS.readout, state.readout);
       return `?${q.toString()}${window.location.hash}`;
     }
     let urlTimer = null, interacted = false;    // the address changes only once the reader acts
     function scheduleURL() {                    // at most a few history writes per second
       link.href = query();
+      if (more) more.href = `${root.dataset.more}${query().split("#")[0]}`;   // the full explorer, this view
       if (!owner || !interacted || urlTimer) return;
       urlTimer = setTimeout(() => {
         urlTimer = null;
@@ -995,11 +1096,18 @@
     });
     nSelect.addEventListener("change", () => { interacted = true; state.n = nSelect.value; setWeightsN(state.n); update(); });
     seedSelect.addEventListener("change", () => { interacted = true; state.seed = seedSelect.value; update(); });
+    readoutSelect.addEventListener("change", () => { interacted = true; state.readout = readoutSelect.value; update(); });
 
     const controller = {
-      root,
+      root, owner, compact,
       input: () => Array.from(input()),
-      probs: () => Object.fromEntries(kinds.map((k) => [k, last.outputs[k].probs])),
+      /** {exported kind: probabilities} of the nets shown, e.g. {conv_flatten: [...], dense: [...]}. */
+      probs: () => Object.fromEntries(panelKinds.map((k) => [modelOf(k), last.outputs[k].probs])),
+      /** {exported kind: the accuracy map drawn beside it (amnesia's, or computed live), or null}. */
+      maps: () => Object.fromEntries(panelKinds.map((k) => {
+        const model = modelOf(k), measured = A ? accMap(model, state.n) : null;
+        return [model, measured || (A && model !== k ? liveMap(model) : null)];
+      })),
       state: () => ({...state, mask: {h: state.mask.h, w: state.mask.w, cells: Array.from(state.mask.cells)}}),
       /** Milliseconds per call, mean over `repeat` calls: the three models alone, and a whole update. */
       time: (repeat = 50) => {
