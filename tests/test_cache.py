@@ -126,9 +126,10 @@ def test_export_writes_result_and_both_figures_then_skips(cache_dir, tmp_path):
     record = runner.run_experiment(NAME).record
     paths = runner.export(record, out)
     assert [p.relative_to(out).as_posix() for p in paths] == [
-        f"results/{NAME}.json", f"figures/{NAME}.svg", f"figures/{NAME}-dark.svg"]
+        f"results/{NAME}.json", f"figures/{NAME}.svg", f"figures/{NAME}-dark.svg", f"figures/{NAME}.csv"]
     assert json.loads(paths[0].read_text()) == record
-    light, dark = (p.read_text() for p in paths[1:])
+    light, dark = (p.read_text() for p in paths[1:3])
+    assert paths[3].read_text().startswith("panel,")
     assert light.lstrip().startswith("<?xml") and "<svg" in light and light != dark
 
     past = 1_000_000_000  # push mtimes to 2001 so any rewrite would show even on a coarse clock

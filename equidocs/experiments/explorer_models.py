@@ -145,7 +145,7 @@ def run(cfg: Config, ctx) -> dict:
 
 def _drawn(kinds) -> list[str]:
     """The kinds the figure draws: the pooled nets (a flatten variant has the same first layer)."""
-    return [kind for kind in kinds if kind in KIND_COLORS]
+    return [kind for kind in kinds if not kind.endswith("_flatten")]
 
 
 def figure(result: dict) -> plt.Figure:
