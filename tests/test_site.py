@@ -212,3 +212,10 @@ def test_quick_profile_builds_every_page_from_an_empty_cache(quick_build, nav_pa
     record = json.loads((out / "results" / "sample_efficiency.json").read_text())
     assert record["profile"] == "quick"
     print(f"quick cold build: {seconds:.0f} s")
+
+
+def test_the_walkthrough_notebook_can_be_downloaded_from_its_page(built_site):
+    page = (built_site / "notebooks" / "walkthrough" / "index.html").read_text(encoding="utf-8")
+    assert 'href="walkthrough.ipynb"' in page
+    notebook = json.loads((built_site / "notebooks" / "walkthrough" / "walkthrough.ipynb").read_text())
+    assert notebook["cells"] and "pip install equidocs`" not in json.dumps(notebook)
