@@ -50,6 +50,13 @@ def open_page(browser, url: str, scheme: str = "light", width: int = 1280,
     return page, problems
 
 
+def close(page) -> None:
+    """Close the page's context without failing on a request a route is still answering (a large
+    file, e.g. the explorer's weights, may be in flight when a short test ends)."""
+    page.context.unroute_all(behavior="ignoreErrors")
+    page.context.close()
+
+
 def wait_for_scheme(page, scheme: str) -> None:
     """Wait until Material has applied the colour scheme of ``scheme`` ("light" or "dark")."""
     page.wait_for_function("s => document.body.dataset.mdColorScheme === s", arg=SCHEMES[scheme])

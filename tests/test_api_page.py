@@ -202,7 +202,7 @@ def test_api_examples_run_as_displayed_and_as_copied(api_page):
 
 @pytest.mark.browser
 def test_copy_button_copies_the_code_without_prompts(browser, site_url, api_page):
-    from browsing import open_page
+    from browsing import close, open_page
 
     expected = next(b.copy for b in api_page.blocks if b.language == "pycon")
     page, problems = open_page(browser, site_url + API_PAGE.removesuffix("index.html"),
@@ -215,7 +215,7 @@ def test_copy_button_copies_the_code_without_prompts(browser, site_url, api_page
         assert copied == expected
         assert not problems, "\n".join(problems)
     finally:
-        page.context.close()
+        close(page)
 
 
 # --- Every page's python blocks ----------------------------------------------------------------------
@@ -303,7 +303,7 @@ WIDE_CONTENT = """() => {
 
 @pytest.mark.browser
 def test_wide_content_scrolls_inside_its_column(browser, site_url, nav_page):
-    from browsing import open_page
+    from browsing import close, open_page
 
     page, _ = open_page(browser, site_url + nav_page.removesuffix("index.html"), width=390)
     try:
@@ -314,7 +314,7 @@ def test_wide_content_scrolls_inside_its_column(browser, site_url, nav_page):
             problems += [f"at {width}px: {p}" for p in page.evaluate(WIDE_CONTENT)]
         assert not problems, f"{nav_page}:\n" + "\n".join(problems[:10])
     finally:
-        page.context.close()
+        close(page)
 
 
 # --- Citation -------------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ import re
 
 import browsing
 import pytest
-from browsing import SCHEMES, TIMEOUT_MS, wait_for_scheme
+from browsing import SCHEMES, TIMEOUT_MS, close, wait_for_scheme
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -68,7 +68,7 @@ def test_page(browser, site_url, screenshot_dir, nav_page, scheme):
         print(f"screenshot: {shot}")
         assert not failures, "\n".join(failures)
     finally:
-        page.context.close()
+        close(page)
 
 
 def wait_for(page, failures: list[str], message: str, expression: str, arg=None) -> None:
@@ -92,7 +92,7 @@ def test_code_blocks_have_copy_buttons(browser, site_url, built_site, nav_pages)
             assert page.locator(COPY_BUTTON).count() >= blocks
             assert not problems, "\n".join(problems)
         finally:
-            page.context.close()
+            close(page)
 
 
 def test_search_finds_equivariance(browser, site_url):
@@ -104,7 +104,7 @@ def test_search_finds_equivariance(browser, site_url):
         assert page.locator(".md-search-result__item").count() >= 1
         assert not problems, "\n".join(problems)
     finally:
-        page.context.close()
+        close(page)
 
 
 def test_palette_toggle_switches_light_and_dark(browser, site_url):
@@ -115,7 +115,7 @@ def test_palette_toggle_switches_light_and_dark(browser, site_url):
             page.wait_for_function("s => document.body.dataset.mdColorScheme === s", arg=expected)
         assert not problems, "\n".join(problems)
     finally:
-        page.context.close()
+        close(page)
 
 
 def test_math_after_instant_navigation(browser, site_url, built_site, nav_pages, mkdocs_yml):
@@ -138,7 +138,7 @@ def test_math_after_instant_navigation(browser, site_url, built_site, nav_pages,
             return a.href.split('#')[0]; }""", targets)
         if url:
             break
-        page.context.close()
+        close(page)
     else:
         pytest.fail(f"no page has a visible link to a page with math ({with_math})")
     try:
@@ -149,4 +149,4 @@ def test_math_after_instant_navigation(browser, site_url, built_site, nav_pages,
         page.wait_for_function(MATH_TYPESET, timeout=10_000)
         assert not problems, "\n".join(problems)
     finally:
-        page.context.close()
+        close(page)

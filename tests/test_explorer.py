@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from browsing import SCHEMES, open_page, wait_for_scheme
+from browsing import SCHEMES, close, open_page, wait_for_scheme
 
 from equidocs.explorer import load_models
 from equidocs.plotting import KIND_COLORS
@@ -85,13 +85,14 @@ def open_explorer(browser, site_url: str, scheme: str = "light", query: str = ""
     return page, problems
 
 
-def wait_ready(page, problems) -> None:
+def wait_ready(page, problems, root: str = ROOT) -> None:
+    """Wait until the explorer ``root`` (a selector) has loaded its data, and check it succeeded."""
     try:
-        page.wait_for_function(f"() => {{ const r = document.querySelector('{ROOT}');"
+        page.wait_for_function(f"() => {{ const r = document.querySelector('{root}');"
                                " return r && r.dataset.ready; }")
     except Exception:
         raise AssertionError(f"the explorer never became ready; problems: {problems}") from None
-    state = page.eval_on_selector(ROOT, "r => r.dataset.ready")
+    state = page.eval_on_selector(root, "r => r.dataset.ready")
     assert state == "true", f"the explorer failed to load its data ({state}): {problems}"
 
 
@@ -168,7 +169,7 @@ def test_page_markup_and_static_fallback(browser, site_url, built_site):
         assert "needs JavaScript" in text, f"static fallback missing without scripts: {text!r}"
         assert page.locator(f"{ROOT} canvas").count() == 0
     finally:
-        page.context.close()
+        close(page)
 
 
 def test_predict_equals_torch_on_random_inputs(browser, site_url, bank, torch_models):
@@ -200,7 +201,7 @@ def test_predict_equals_torch_on_random_inputs(browser, site_url, bank, torch_mo
             page.evaluate("() => window.equidocs.predict('conv', new Array(144).fill(0), {n: 3})")
         assert not problems, "\n".join(problems)
     finally:
-        page.context.close()
+        close(page)
 
 
 # predict's arguments: (label, JS expression of [kind, pixels, options], the error it must raise).
@@ -282,7 +283,7 @@ def predict_calls(browser, site_url, bank):
         assert not problems, "\n".join(problems)
         return bad, good
     finally:
-        page.context.close()
+        close(page)
 
 
 @pytest.mark.parametrize(("label", "pattern"), [(label, pattern) for label, _, pattern in BAD_CALLS],
@@ -339,7 +340,7 @@ def test_dragging_moves_the_glyph(browser, site_url, bank, amnesia, torch_models
         assert_display_is_live(page)
         assert not problems, "\n".join(problems)
     finally:
-        page.context.close()
+        close(page)
 
 
 def test_drawing_changes_every_model_and_matches_torch(browser, site_url, bank, torch_models):
@@ -376,7 +377,7 @@ def test_drawing_changes_every_model_and_matches_torch(browser, site_url, bank, 
         assert_display_is_live(page)
         assert not problems, "\n".join(problems)
     finally:
-        page.context.close()
+        close(page)
 
 
 def test_controls_and_shared_link(browser, site_url, bank, amnesia, weights, torch_models):
@@ -421,7 +422,7 @@ def test_controls_and_shared_link(browser, site_url, bank, amnesia, weights, tor
         assert live_probs(page) == probs
         assert not problems, "\n".join(problems)
     finally:
-        page.context.close()
+        close(page)
 
 
 def test_accuracy_maps_are_amnesias(browser, site_url, amnesia, bank):
@@ -449,7 +450,7 @@ def test_accuracy_maps_are_amnesias(browser, site_url, amnesia, bank):
         assert f"{here}% here" in text, text
         assert not problems, "\n".join(problems)
     finally:
-        page.context.close()
+        close(page)
 
 
 def clean_glyph_map(model, bank) -> np.ndarray:
@@ -499,7 +500,7 @@ def test_readout_switches_to_the_flatten_twins(browser, site_url, bank, torch_mo
         assert_matches_torch(page, torch_models, state(page))
         assert not problems, "\n".join(problems)
     finally:
-        page.context.close()
+        close(page)
 
 
 def test_update_time(browser, site_url):
@@ -514,7 +515,7 @@ def test_update_time(browser, site_url):
         assert t["update_ms"] < 250, f"one update took {t['update_ms']:.1f} ms"
         assert not problems, "\n".join(problems)
     finally:
-        page.context.close()
+        close(page)
 
 
 def test_weights_slider_redraws(browser, site_url, weights):
@@ -555,7 +556,7 @@ def test_weights_slider_redraws(browser, site_url, weights):
         assert luma[0] > luma[1] + 10, f"N={n}: energy image not drawn from the JSON (luma {luma})"
         assert not problems, "\n".join(problems)
     finally:
-        page.context.close()
+        close(page)
 
 
 def test_instant_navigation_initialises_once(browser, site_url, mkdocs_yml, bank):
@@ -568,7 +569,7 @@ def test_instant_navigation_initialises_once(browser, site_url, mkdocs_yml, bank
         page.evaluate("() => { window.__noReload = true; }")  # survives an instant navigation only
         page.locator(f"a[href$='{PAGE}']:visible").first.click()
         page.wait_for_url(f"**/{PAGE}*")
-        wait_ready(page, problems)
+        wait_ready(page, problems, f"{ROOT}:not(.compact)")  # not the home page's, still being swapped out
         assert page.evaluate("() => window.__noReload"), "the page was reloaded: instant navigation is off"
         assert page.locator(f"{ROOT} .eqx-board").count() == 1
         page.go_back()                            # the home page: its compact explorer only
@@ -576,7 +577,7 @@ def test_instant_navigation_initialises_once(browser, site_url, mkdocs_yml, bank
         page.wait_for_function("() => document.querySelector('.equidocs-explorer.compact')?.dataset.ready")
         page.go_forward()
         page.wait_for_function("() => document.querySelector('.equidocs-explorer:not(.compact)')")
-        wait_ready(page, problems)
+        wait_ready(page, problems, f"{ROOT}:not(.compact)")
         assert page.evaluate("() => window.__noReload"), "the page was reloaded: instant navigation is off"
         assert page.locator(f"{ROOT} .eqx-board").count() == 1, "the explorer was built twice"
         assert page.locator(f"{ROOT} .eqx-model").count() == len(PANELS)
@@ -589,7 +590,7 @@ def test_instant_navigation_initialises_once(browser, site_url, mkdocs_yml, bank
         assert_display_is_live(page)
         assert not problems, "\n".join(problems)
     finally:
-        page.context.close()
+        close(page)
 
 
 @pytest.mark.parametrize("scheme", SCHEMES)
@@ -628,7 +629,7 @@ def test_screenshot_and_scheme_colours(browser, site_url, screenshot_dir, bank, 
         assert page.evaluate(corner)[:3] == page.evaluate(page_bg)[:3], "board not redrawn after the toggle"
         assert not problems, "\n".join(problems)
     finally:
-        page.context.close()
+        close(page)
 
 
 # --- the home page's compact explorer ------------------------------------------------------------
@@ -696,7 +697,7 @@ def test_home_page_first_screen(browser, site_url, bank, torch_models, screensho
             assert t["update_ms"] < 250
         assert not problems, "\n".join(problems)
     finally:
-        page.context.close()
+        close(page)
 
 
 def test_home_weights_file_is_a_subset_of_the_full_one(built_site, bank):

@@ -340,7 +340,7 @@ def measure_figures(browser, base_url: str, site_dir: Path, scheme: str) -> list
     """Per figure shown on a page of the site, at a 1280-px window in ``scheme``: the displayed
     width of its visible <img>, the column's width and its smallest text in CSS px."""
     sys.path.insert(0, str(Path(__file__).parent))
-    from browsing import open_page, wait_for_scheme
+    from browsing import close, open_page, wait_for_scheme
 
     measured = []
     for page_path in sorted(set(figure_pages(site_dir).values())):
@@ -354,7 +354,7 @@ def measure_figures(browser, base_url: str, site_dir: Path, scheme: str) -> list
                 .filter(i => i.offsetParent !== null).every(i => i.complete && i.naturalWidth > 0)""")
             shown = page.evaluate(_MEASURE)
         finally:
-            page.context.close()
+            close(page)
         assert shown, f"{page_path}: no visible figure image"
         for img in shown:
             name = img["figure"].removeprefix("fig-")
@@ -542,7 +542,7 @@ def test_figures_on_a_phone_open_full_screen_and_zoom_to_legible_text(browser, s
     for name, page_path in figure_pages(built_site).items():
         by_page.setdefault(page_path, []).append(name)
     for page_path, names in sorted(by_page.items()):
-        from browsing import open_page
+        from browsing import close, open_page
 
         page, problems = open_page(browser, site_url + page_path, scheme, width=PHONE["width"],
                                    is_mobile=True, has_touch=True, device_scale_factor=2)
@@ -575,7 +575,7 @@ def test_figures_on_a_phone_open_full_screen_and_zoom_to_legible_text(browser, s
                 page.locator(".glightbox-container").wait_for(state="detached")
             assert not problems, f"{page_path} ({scheme}): " + "; ".join(problems)
         finally:
-            page.context.close()
+            close(page)
     sys.__stdout__.write("\n" + "\n".join(
         f"{n:20s} {scheme:5s} {p:28s} at 390 px: smallest text {a:.1f} px laid out, {b:.1f} px in the "
         f"lightbox, {c:.1f} px pinched" for n, p, a, b, c in rows) + "\n")
