@@ -1,5 +1,6 @@
 """Claims about results: they hold on the published data, and break when the data contradict them."""
 import copy
+import re
 import importlib.util
 from pathlib import Path
 
@@ -272,13 +273,17 @@ def test_the_pooling_guard_needs_the_pooled_saving_clear_of_the_flatten_one():
     assert not claims.evaluate("guard.flatten_sharing_small", records).holds
 
 
-def test_the_flatten_accuracy_claim_names_its_largest_gain_and_fails_on_a_tie():
+def test_the_flatten_accuracy_guard_and_its_numbers_follow_the_paired_differences():
     records = published()
-    text = claims.render("controls.flatten_conv_beats_dense_somewhere", records, "x.md")
-    assert text.startswith("The conv net with a flatten readout is more accurate than the dense net at")
+    assert claims.evaluate("controls.flatten_conv_beats_dense_somewhere", records).holds
+    wins = claims.render("controls.flatten_conv_wins", records, "x.md")
+    assert re.fullmatch(r"[1-9][0-9]* of the [1-9][0-9]*", wins)
+    assert re.fullmatch(r"[0-9]+ points \(95% interval -?[0-9]+ to [0-9]+, at [0-9,]+ examples\)",
+                        claims.render("controls.flatten_conv_lead", records, "x.md"))
     arms = records["heads_augmentation"]["result"]["arms"]
-    arms["conv+flatten"]["curve"] = copy.deepcopy(arms["dense"]["curve"])
+    arms["conv+flatten"]["curve"] = copy.deepcopy(arms["dense"]["curve"])   # a tie at every size
     assert not claims.evaluate("controls.flatten_conv_beats_dense_somewhere", records).holds
+    assert claims.render("controls.flatten_conv_wins", records, "x.md").startswith("0 of the ")
 
 
 def test_the_memoriser_guard_breaks_when_the_dense_net_needs_less():

@@ -78,8 +78,23 @@ def test_interview_leads_with_the_answer_and_its_evidence():
 def test_the_concept_figure_sits_beside_the_security_guard_metaphor():
     text = (DOCS / "security-guard.md").read_text(encoding="utf-8")
     first_section = text.split("\n## ", 1)[0]
-    assert "[[figure:explorer_models]]" in first_section
-    assert first_section.index("conv net** hires one guard") < first_section.index("[[figure:explorer_models]]")
+    assert "[[figure:explorer_models" in first_section
+    assert first_section.index("conv net** hires one guard") < first_section.index("[[figure:explorer_models")
+
+
+FIGURE_TOKEN = re.compile(r"\[\[figure:([a-z_]+)(?:[ \t]*\|[ \t]*([^\n]*?))?\]\][ \t]*$", re.M)
+
+
+@pytest.mark.parametrize("page", sorted(p.name for p in DOCS.glob("*.md")))
+def test_every_figure_caption_opens_with_what_to_see(page):
+    """A figure token carries a lead written on the page (what to look at); the build refuses one
+    without, and a lead is at most two sentences."""
+    text = (DOCS / page).read_text(encoding="utf-8")
+    assert text.count("[[figure:") == len(FIGURE_TOKEN.findall(text)), f"{page}: a figure token the hook cannot read"
+    for name, lead in FIGURE_TOKEN.findall(text):
+        words = re.sub(r"\[\[[^\]]*\]\]", "", lead)
+        assert len(words.split()) >= 8, f"{page}: [[figure:{name}]] has no lead (what the reader should see)"
+        assert len(re.findall(r"[.!?](?:\s|$)", words)) <= 2, f"{page}: the lead of {name} runs past two sentences"
 
 
 # --- the built site ----------------------------------------------------------------------------
@@ -128,7 +143,7 @@ def records():
 def rendered(text: str, records: dict) -> str:
     """A page's Markdown with its tokens filled in as the build fills them (claims, numbers)."""
     from equidocs import claims
-    text = re.sub(r"\[\[figure:[a-z_]+\]\]", "", text)
+    text = FIGURE_TOKEN.sub(lambda m: m.group(2) or "", text)
     text = re.sub(r"\[\[claim:([A-Za-z0-9_.]+)\]\]", lambda m: claims.evaluate(m.group(1), records).sentence, text)
 
     def number(m):
@@ -211,7 +226,7 @@ FIXED = [
     ("data-efficiency.md", "sharing and locality save data", "[[claim:guard.locality_alone_not_shown]]"),
     ("parameters.md", "top-left corner and no others", None),
     ("exponential.md", "its interval says how weakly", None),
-    ("controls.md", "no saving these data can detect", "[[claim:controls.flatten_conv_beats_dense_somewhere]]"),
+    ("controls.md", "no saving these data can detect", "[[claim:guard.controls.flatten_conv_beats_dense_somewhere]]"),
     ("security-guard.md", "whatever the amount of data", "[[claim:guard.dense_blind_far_away]]"),
     ("interview.md", "No, not for trained nets", "[[claim:guard.dense_law_inconclusive]]"),
 ]

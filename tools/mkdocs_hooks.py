@@ -41,7 +41,8 @@ ROOT = Path(__file__).resolve().parent.parent
 GENERATED = Path(os.environ.get("EQUIDOCS_GENERATED", ROOT / "build" / "generated")).resolve()
 MATHJAX = ROOT / "build" / "vendor" / "node_modules" / "mathjax" / "es5" / "tex-svg-full.js"
 TOKEN = re.compile(r"\[\[([a-z_]+)\.([A-Za-z0-9_.\-]+)\]\]")
-FIGURE = re.compile(r"\[\[figure:([a-z_]+)\]\]")
+# [[figure:NAME | what to see]]: the lead, written on the page, opens the caption (it may hold tokens)
+FIGURE = re.compile(r"\[\[figure:([a-z_]+)(?:[ \t]*\|[ \t]*([^\n]*?))?\]\][ \t]*$", re.M)
 CLAIM = re.compile(r"\[\[claim:([A-Za-z0-9_.]+)\]\]")
 LEFTOVER = re.compile(r"\[\[\s*[A-Za-z_]+\s*[.:][^\]\n]*\]\]")  # a token no rule above replaced
 SUP = re.compile(r"&lt;sup&gt;([\-−]?[0-9]{1,3})&lt;/sup&gt;")  # the one markup a number may carry
@@ -154,6 +155,11 @@ def _figure(match: re.Match, page: str, prefix: str, url_prefix: str) -> str:
         raise PluginError(f"{page}: [[figure:{name}]]: no experiment {name!r}")
     record = _records[name]
     caption, alt = escape(record["result"]["caption"]), escape(record["title"])
+    lead = match.group(2)
+    if not lead:
+        raise PluginError(f"{page}: [[figure:{name}]] has no lead: write [[figure:{name} | what the reader "
+                          f"should see in it]] (a caption opens with what to look at, then its method)")
+    caption = f'<span class="lead">{lead.strip()}</span> {caption}'
     return (
         f'<figure markdown="span" id="fig-{name}">\n'
         f"  ![{alt}]({prefix}figures/{name}.svg#only-light){{ loading=lazy }}\n"
