@@ -20,6 +20,7 @@ import ast
 import hashlib
 import json
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -227,11 +228,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", default=None, help="report: also write the summary to this file")
     a = p.parse_args(argv)
     if a.command == "run":
+        # A shell starts a background job (`... &`, scripts/mechanism.sh) with SIGINT ignored, and
+        # Python keeps an ignored SIGINT: restore Ctrl-C / `kill -INT` as a clean stop.
+        previous = signal.signal(signal.SIGINT, signal.default_int_handler)
         try:
             run(a.profile, workers=a.workers, folder=a.dir)
         except KeyboardInterrupt:
             print("interrupted: finished runs are in the log; run again to resume", file=sys.stderr)
             return 130
+        finally:
+            signal.signal(signal.SIGINT, previous)
     elif a.command == "status":
         status(a.profile, folder=a.dir)
     else:

@@ -96,3 +96,26 @@ def test_caps_come_from_compute_and_profiles_are_checked():
     with pytest.raises(ValueError, match=r"profile='huge': expected 'quick' or 'full'"):
         Config.profile("huge")
     assert mechanism.main(["status", "--profile", "quick", "--dir", "/nonexistent-folder"]) == 0
+
+
+def test_a_background_run_stops_cleanly_on_sigint(tmp_path):
+    """Started the way scripts/mechanism.sh starts it (a shell's background job: SIGINT ignored),
+    `kill -INT` still stops the study with its one-line message and exit status 130."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    proc = subprocess.Popen([sys.executable, "-m", "equidocs.mechanism", "run", "--profile", "quick",
+                             "--dir", str(tmp_path)], stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    deadline = time.monotonic() + 120
+    while not (tmp_path / "runs-quick.jsonl").exists() and time.monotonic() < deadline:
+        time.sleep(0.2)   # the study is under way once its first run is logged
+    proc.send_signal(signal.SIGINT)
+    try:
+        _, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    assert "interrupted: finished runs are in the log" in err
