@@ -1,4 +1,7 @@
-"""Claims about results: they hold on the published data, and break when the data contradict them."""
+"""Claims about results: they hold on the published data, and break when the data contradict them.
+
+Most are silent guards (``guard.NAME``: the page's hand-written sentence before the token is what
+they check); a few print a computed sentence or a number phrase."""
 import copy
 import re
 import importlib.util
@@ -24,10 +27,11 @@ def synthetic(conv=0.95, dense=0.5, seeds=5):
                    "local/conv": {"value": 45.0, "low": 30.0, "high": 60.0, "lower_bound_only": False}}}}}}}
 
 
-def test_a_supported_claim_renders_its_sentence_with_numbers():
-    text = claims.render("patterns.conv_beats_dense", synthetic(), "x.md")
-    assert text.startswith("On the glyphs, the conv net is more accurate than the dense net")
-    assert "2 sizes" in text and "5 seeds" in text
+def test_a_supported_guard_prints_nothing_and_keeps_its_numbers_as_evidence():
+    verdict = claims.evaluate("guard.patterns.conv_beats_dense", synthetic())
+    assert verdict.holds and verdict.sentence == ""
+    assert verdict.evidence.startswith("conv minus dense test accuracy: n=16: +45.0%")
+    assert claims.render("guard.patterns.conv_beats_dense", synthetic(), "x.md") == ""
 
 
 def test_swapping_two_kinds_breaks_the_claim_naming_page_claim_and_numbers():
@@ -35,34 +39,32 @@ def test_swapping_two_kinds_breaks_the_claim_naming_page_claim_and_numbers():
     arms = records["sample_efficiency"]["result"]["tasks"]["patterns"]["arms"]
     arms["conv"], arms["dense"] = arms["dense"], arms["conv"]
     with pytest.raises(claims.ClaimError) as info:
-        claims.render("patterns.conv_beats_dense", records, "data-efficiency.md")
+        claims.render("guard.patterns.conv_beats_dense", records, "data-efficiency.md")
     message = str(info.value)
-    assert "data-efficiency.md" in message and "patterns.conv_beats_dense" in message and "n=16" in message
+    assert "data-efficiency.md" in message and "guard.patterns.conv_beats_dense" in message and "n=16" in message
 
 
 def test_a_tie_is_not_a_win():
-    assert not claims.evaluate("patterns.conv_beats_dense", synthetic(conv=0.6, dense=0.6)).holds
+    assert not claims.evaluate("guard.patterns.conv_beats_dense", synthetic(conv=0.6, dense=0.6)).holds
 
 
 def test_fewer_examples_needs_a_ratio_interval_above_one():
-    text = claims.render("patterns.conv_fewer_examples_than_local", synthetic(), "x.md")
-    assert "20 examples (95% interval 16 to 25)" in text and "45 times as many (95% interval 30 to 60)" in text
-    censored = claims.render("patterns.conv_fewer_examples_than_dense", synthetic(), "x.md")
-    assert "more than 4,096 examples" in censored and "more than 150 times as many" in censored
+    assert claims.evaluate("guard.patterns.conv_fewer_examples_than_local", synthetic()).holds
+    censored = claims.evaluate("guard.patterns.conv_fewer_examples_than_dense", synthetic())  # a lower bound
+    assert censored.holds and "dense/conv need ratio 204.8 [150.0, None]" in censored.evidence
     records = synthetic()
     records["sample_efficiency"]["result"]["tasks"]["patterns"]["ratios"]["local/conv"].update(low=0.8)
-    assert not claims.evaluate("patterns.conv_fewer_examples_than_local", records).holds
+    assert not claims.evaluate("guard.patterns.conv_fewer_examples_than_local", records).holds
 
 
-def test_need_comparison_says_inconclusive_when_the_interval_includes_one():
+def test_fewer_examples_needs_the_ratio_of_these_two_needs():
     records = synthetic()
-    ratios = records["sample_efficiency"]["result"]["tasks"]["patterns"]["ratios"]
-    ratios["dense+perm/dense"] = {"value": 1.1, "low": 0.8, "high": 1.5, "lower_bound_only": False}
-    ratios["dense/local"] = {"value": 0.2, "low": 0.1, "high": 0.3, "lower_bound_only": False}
-    assert "inconclusive" in claims.render("patterns.dense_perm_vs_dense_examples", records, "x.md")
-    text = claims.render("patterns.dense_vs_local_examples", records, "x.md")
-    assert text.endswith("0.20 times the examples of the locally-connected net (95% interval 0.10 to 0.30)")
-    assert ": more" not in text and ": fewer" not in text
+    arms = records["sample_efficiency"]["result"]["tasks"]["patterns"]["arms"]
+    arms["local"]["need"]["value"] = 90.0   # the recorded ratio (45) is no longer local / conv (4.5)
+    assert not claims.evaluate("guard.patterns.conv_fewer_examples_than_local", records).holds
+    records["sample_efficiency"]["result"]["tasks"]["patterns"]["ratios"]["local/conv"]["value"] = None
+    verdict = claims.evaluate("guard.patterns.conv_fewer_examples_than_local", records)
+    assert not verdict.holds and "the conv never reached 90%" in verdict.evidence
 
 
 def test_unknown_claim_is_named():
@@ -90,10 +92,11 @@ def amnesia_record(conv_out=0.99, dense_out=0.26, dense_in=0.97, sd=0.01):
 
 
 def test_amnesia_claim_needs_transfer_for_conv_and_chance_outside_for_a_dense_net_that_learned():
-    name = "amnesia.conv_transfers_dense_does_not"
-    text = claims.render(name, amnesia_record(), "x.md")
-    assert "2,048 examples" in text and "conv net scores 99%" in text and "dense net 26%" in text
-    assert "3 seeds" in text and "chance (25%)" in text
+    name = "guard.amnesia.conv_transfers_dense_does_not"
+    verdict = claims.evaluate(name, amnesia_record())
+    assert verdict.holds and verdict.sentence == ""
+    assert verdict.evidence == ("n=2048: conv outside 99.0% ± 1.0%; dense outside 26.0% ± 1.0%, inside 97.0% ± 1.0%; "
+                                "chance 25.0%")
     assert not claims.evaluate(name, amnesia_record(dense_out=0.6)).holds   # the dense net transferred
     assert not claims.evaluate(name, amnesia_record(conv_out=0.27)).holds   # the conv net did not
     assert not claims.evaluate(name, amnesia_record(dense_in=0.27)).holds   # nothing learned at all
@@ -106,11 +109,19 @@ def equivariance_record(worst_conv=0.9, local=0.31, dense=0.28, sd=0.02):
     return {"equivariance_error": {"result": {"trained": trained}}}
 
 
-def test_consistency_claim_names_the_least_consistent_conv_design_and_needs_a_clear_gap():
-    name = "equivariance.conv_designs_most_consistent"
-    text = claims.render(name, equivariance_record(), "x.md")
-    assert "at least 90%" in text and "(the lowest: conv, zero padding)" in text
-    assert not claims.evaluate(name, equivariance_record(worst_conv=0.33)).holds
+def test_zero_padding_is_the_least_consistent_conv_design_only_with_a_clear_gap():
+    name = "guard.zero_padding_least_consistent"
+    assert claims.evaluate(name, equivariance_record()).holds
+    assert not claims.evaluate(name, equivariance_record(worst_conv=0.99)).holds   # within the other's sd
+    assert "conv, zero padding" in claims.evaluate(name, equivariance_record(worst_conv=0.99)).evidence
+
+
+def test_the_unshared_nets_guard_breaks_when_one_of_them_learns():
+    records = published()
+    name = "guard.unshared_nets_barely_learn_in_equivariance_error"
+    assert claims.evaluate(name, records).holds
+    records["equivariance_error"]["result"]["trained"]["dense"]["test_acc"][0] = 0.8
+    assert not claims.evaluate(name, records).holds
 
 
 def test_every_claim_on_the_pages_holds_on_the_published_results():
@@ -118,6 +129,24 @@ def test_every_claim_on_the_pages_holds_on_the_published_results():
     for name in sorted(used_claims()):
         verdict = claims.evaluate(name, records)
         assert verdict.holds, f"{name}: {verdict.evidence}"
+
+
+def test_every_claim_token_renders_as_the_build_renders_it():
+    """Each ``[[claim:...]]`` on a page renders on the published results: a guard as nothing, a
+    sentence or a number phrase as text (what the build puts in its place)."""
+    records = published()
+    used = used_claims()
+    assert used, "no claim token found on the pages"
+    for name in sorted(used):
+        text = claims.render(name, records, "x.md")
+        assert (text == "") == name.startswith("guard."), f"{name} renders {text!r}"
+
+
+def test_every_claim_is_used_on_a_page():
+    """A check no page uses is dead code (a sentence claim's automatic guard may go unused)."""
+    unused = {name for name, claim in claims.CLAIMS.items() if name not in used_claims()
+              and not (name.startswith("guard.") and name.removeprefix("guard.") in claims.CLAIMS)}
+    assert not unused, f"claims no page uses: {sorted(unused)}"
 
 
 def test_swapping_conv_and_dense_in_the_published_results_breaks_their_claims():
@@ -140,7 +169,9 @@ def growth_record(dense=(2.0, 1.6, 2.4), conv=(0.4, 0.1, 0.7), dense_upsampled=(
 
 
 def test_growth_claim_needs_separated_exponent_intervals():
-    assert claims.evaluate("growth.dense_faster_than_conv", growth_record()).holds
+    assert claims.render("growth.dense_faster_than_conv", growth_record(), "x.md") == (
+        "As the canvas grows, the dense net's need grows faster than the conv net's: N ∝ d^2.00 (1.60 to 2.40) "
+        "against d^0.40 (0.10 to 0.70), 95% intervals apart")
     overlapping = growth_record(dense=(1.0, 0.6, 1.4))
     verdict = claims.evaluate("growth.dense_faster_than_conv", overlapping)
     assert not verdict.holds and "0.60" in verdict.evidence
@@ -154,9 +185,22 @@ def test_growth_claim_without_a_fit_does_not_hold():
 
 
 def test_positions_not_pixels_needs_the_canvas_exponent_clear_of_the_upsampled_one():
-    assert claims.evaluate("growth.dense_positions_not_pixels", growth_record()).holds
+    assert claims.render("growth.dense_positions_not_pixels", growth_record(), "x.md") == (
+        "For the dense net, more positions cost far more data than more pixels: N ∝ d^2.00 (1.60 to 2.40) when "
+        "the canvas grows, against d^0.10 (-0.10 to 0.30) when the same image is upsampled, 95% intervals apart")
     close = growth_record(dense_upsampled=(1.5, 1.0, 2.0))
     assert not claims.evaluate("growth.dense_positions_not_pixels", close).holds
+    assert not claims.evaluate("guard.growth.dense_positions_not_pixels", close).holds
+
+
+def test_a_need_span_reads_the_first_and_last_size_and_says_censored_as_more_than():
+    records = published()
+    assert re.fullmatch(r"from [0-9,]+ \(95% interval [0-9,]+ to [0-9,]+\) to more than [0-9,]+",
+                        claims.render("growth.fov.dense.needs", records, "x.md"))
+    dense = records["resolution_scaling"]["result"]["summary"]["kinds"]["dense"]
+    dense.update(needed=[10.0, 20.0], censored=["", ""], needed_ci=[[8.0, 12.0], [15.0, 25.0]])
+    assert claims.render("growth.fov.dense.needs", records, "x.md") == (
+        "from 10 (95% interval 8 to 12) to 20 (95% interval 15 to 25)")
 
 
 def readout_record(value=30.0, low=20.0, high=45.0):
@@ -167,10 +211,10 @@ def readout_record(value=30.0, low=20.0, high=45.0):
 
 
 def test_a_gain_saves_data_only_when_its_interval_lies_above_one():
-    text = claims.render("readout.sharing_with_locality_saves_data", readout_record(), "x.md")
-    assert "30 times the examples (95% interval 20 to 45) of the conv net" in text
-    assert not claims.evaluate("readout.sharing_with_locality_saves_data", readout_record(1.2, 0.8, 1.9)).holds
-    assert "inconclusive" in claims.render("readout.sharing_with_locality", readout_record(1.2, 0.8, 1.9), "x.md")
+    name = "guard.readout.sharing_with_locality_saves_data"
+    assert claims.evaluate(name, readout_record()).holds
+    assert not claims.evaluate(name, readout_record(1.2, 0.8, 1.9)).holds
+    assert not claims.evaluate(name, readout_record(None, 2.0, None)).holds   # no value: the better net never got there
 
 
 def capacity_record(outcome="above", small="inconclusive"):
@@ -182,65 +226,48 @@ def capacity_record(outcome="above", small="inconclusive"):
 
 
 def test_the_capacity_gap_holds_only_when_every_interval_is_apart_at_the_largest_canvas():
-    text = claims.render("capacity.gap_survives_capacity", capacity_record(), "x.md")
-    assert "At the capacity sweep's largest canvas, 8×8" in text and "30.0 times (95% interval 25.0 to 36.0)" in text
-    assert "at 6×6 they are not apart (inconclusive" in text
-    assert "at 6×6 they are apart too" in claims.render("capacity.gap_survives_capacity",
-                                                         capacity_record(small="above"), "x.md")
-    assert not claims.evaluate("capacity.gap_survives_capacity", capacity_record("inconclusive")).holds
+    verdict = claims.evaluate("guard.capacity.gap_survives_capacity", capacity_record())
+    assert verdict.holds and "{6: 'inconclusive', 8: 'above'}" in verdict.evidence
+    assert claims.evaluate("guard.capacity.gap_survives_capacity", capacity_record(small="above")).holds
+    assert not claims.evaluate("guard.capacity.gap_survives_capacity", capacity_record("inconclusive")).holds
 
 
-def controls_record(examples=(8.0, 5.0, 13.0), compute=(0.5, 0.3, 0.8), censored=("", "")):
+def test_the_smallest_canvas_guard_breaks_when_the_nets_are_apart_there_too():
+    assert claims.evaluate("guard.capacity_smallest_canvas_not_apart", capacity_record()).holds
+    assert not claims.evaluate("guard.capacity_smallest_canvas_not_apart", capacity_record(small="above")).holds
+
+
+def controls_record(examples=(8.0, 5.0, 13.0), compute=(0.5, 0.3, 0.8), censored=("", ""), name="augmented_vs_conv"):
     ratio = lambda v, lo, hi: {"value": v, "low": lo, "high": hi, "lower_bound_only": False}  # noqa: E731
     need = lambda v, c: {"need": {"value": v, "censored": c, "ci": [0.8 * v, 1.2 * v]}}  # noqa: E731
     return {"heads_augmentation": {"result": {
         "arms": {"dense+shift": need(480.0, censored[0]), "conv": need(60.0, censored[1])},
-        "ratios": {"augmented_vs_conv": {"worse": "dense+shift", "better": "conv", "measures": "",
+        "ratios": {name: {"worse": "dense+shift", "better": "conv", "measures": "",
                                          "examples": ratio(*examples), "compute": ratio(*compute)}}}}}
 
 
-def test_a_control_sentence_gives_both_ratios_and_a_verdict_for_each():
-    text = claims.render("controls.augmented_vs_conv", controls_record(), "x.md")
-    assert "needs 8.0 times the examples (95% interval 5.0 to 13) of the conv net (pooled head)" in text
-    assert text.endswith("training it at its need takes 0.50 times the training compute (95% interval 0.30 to "
-                         "0.80), so less compute")
-    close = controls_record(compute=(1.1, 0.7, 1.6))
-    assert "training compute (95% interval 0.70 to 1.6), an interval that includes 1: inconclusive" in claims.render(
-        "controls.augmented_vs_conv", close, "x.md")
-
-
-@pytest.mark.parametrize("censored, reason", [
-    (("", "above"), "the conv net (pooled head) never reached the target"),
-    (("below", ""), "the dense net trained with shift augmentation reached the target on its smallest training set")])
-def test_a_control_sentence_says_which_net_leaves_a_ratio_undetermined(censored, reason):
-    record = controls_record(examples=(None, 0.0, None), censored=censored)
-    assert claims.render("controls.augmented_vs_conv", record, "x.md").endswith(reason)
-    assert not claims.evaluate("controls.augmented_vs_conv_examples", record).holds
-
-
-def test_a_compute_ratio_that_cannot_be_read_is_said_so():
+def test_a_control_ratio_without_a_value_saves_nothing():
+    record = controls_record(examples=(None, 0.0, None), censored=("", "above"))
+    verdict = claims.evaluate("guard.controls.augmented_vs_conv_examples", record)
+    assert not verdict.holds and verdict.evidence.startswith("examples ratio undetermined")
     record = controls_record(compute=(None, 0.0, None))
-    assert "training compute at the need cannot be compared" in claims.render("controls.augmented_vs_conv",
-                                                                              record, "x.md")
-    assert not claims.evaluate("controls.augmented_vs_conv_compute", record).holds
+    assert not claims.evaluate("guard.controls.augmented_vs_conv_compute", record).holds
 
 
 def test_a_control_saves_only_when_its_interval_lies_above_one():
-    assert claims.evaluate("controls.augmented_vs_conv_examples", controls_record()).holds
-    assert claims.render("controls.augmented_vs_conv_examples", controls_record(), "x.md") == (
-        "The dense net trained with shift augmentation needs 8.0 times the examples (95% interval 5.0 to 13) "
-        "of the conv net (pooled head)")
-    assert not claims.evaluate("controls.augmented_vs_conv_compute", controls_record()).holds
-    assert claims.evaluate("controls.augmented_vs_conv_compute", controls_record(compute=(3.0, 2.0, 4.5))).holds
-    assert not claims.evaluate("controls.augmented_vs_conv_examples", controls_record((1.3, 0.9, 2.0))).holds
+    assert claims.evaluate("guard.controls.augmented_vs_conv_examples", controls_record()).holds
+    assert claims.render("guard.controls.augmented_vs_conv_examples", controls_record(), "x.md") == ""
+    assert not claims.evaluate("guard.controls.augmented_vs_conv_compute", controls_record()).holds
+    assert claims.evaluate("guard.controls.augmented_vs_conv_compute", controls_record(compute=(3.0, 2.0, 4.5))).holds
+    assert not claims.evaluate("guard.controls.augmented_vs_conv_examples", controls_record((1.3, 0.9, 2.0))).holds
 
 
 def test_a_control_is_inconclusive_only_when_its_interval_includes_one():
-    assert claims.evaluate("controls.augmented_vs_conv_inconclusive", controls_record((1.2, 0.9, 1.8))).holds
-    assert "the interval includes 1" in claims.render("controls.augmented_vs_conv_inconclusive",
-                                                      controls_record((1.2, 0.9, 1.8)), "x.md")
-    assert not claims.evaluate("controls.augmented_vs_conv_inconclusive", controls_record()).holds
-    assert not claims.evaluate("controls.augmented_vs_conv_inconclusive", controls_record((1.2, 0.0, None))).holds
+    name, record = "guard.controls.sharing_flatten_inconclusive", lambda r: controls_record(r, name="sharing_flatten")
+    assert claims.evaluate(name, record((1.2, 0.9, 1.8))).holds
+    assert not claims.evaluate(name, record((8.0, 5.0, 13.0))).holds
+    verdict = claims.evaluate(name, record((1.2, 0.0, None)))
+    assert not verdict.holds and verdict.evidence.startswith("examples ratio without an interval")
 
 
 # --- guards: silent checks behind sentences written by hand ----------------------------------------
@@ -249,12 +276,23 @@ def published() -> dict:
     return {name: copy.deepcopy(frozen.read(name, ROOT / "results")) for name in experiments.NAMES}
 
 
-def test_a_guard_prints_nothing_and_every_claim_has_one():
+def test_a_guard_prints_nothing_and_every_sentence_claim_has_one():
     records = published()
     assert claims.render("guard.pooling_is_the_saving", records, "x.md") == ""
     assert claims.render("guard.patterns.conv_fewer_examples_than_dense", records, "x.md") == ""
-    plain = [n for n in claims.CLAIMS if not n.startswith("guard.")]
-    assert all(f"guard.{n}" in claims.CLAIMS for n in plain)
+    assert all(claims.evaluate(n, records).sentence == "" for n in claims.CLAIMS if n.startswith("guard."))
+    sentences = [n for n, c in claims.CLAIMS.items() if c.kind == "sentence"]
+    assert sentences and all(f"guard.{n}" in claims.CLAIMS for n in sentences)
+    assert claims.render("guard.digits.dense_over_local_bound", records, "x.md") == ""
+
+
+def test_a_guard_breaks_with_its_sentence_claim():
+    records = published()
+    kinds = records["resolution_scaling"]["result"]["summary"]["kinds"]
+    kinds["conv"], kinds["dense"] = kinds["dense"], kinds["conv"]
+    for name in ("growth.dense_faster_than_conv", "guard.growth.dense_faster_than_conv"):
+        with pytest.raises(claims.ClaimError, match="dense: N ∝ d"):
+            claims.render(name, records, "x.md")
 
 
 def test_a_silent_guard_breaks_with_its_claim():
@@ -275,14 +313,14 @@ def test_the_pooling_guard_needs_the_pooled_saving_clear_of_the_flatten_one():
 
 def test_the_flatten_accuracy_guard_and_its_numbers_follow_the_paired_differences():
     records = published()
-    assert claims.evaluate("controls.flatten_conv_beats_dense_somewhere", records).holds
+    assert claims.evaluate("guard.controls.flatten_conv_beats_dense_somewhere", records).holds
     wins = claims.render("controls.flatten_conv_wins", records, "x.md")
     assert re.fullmatch(r"[1-9][0-9]* of the [1-9][0-9]*", wins)
     assert re.fullmatch(r"[0-9]+ points \(95% interval -?[0-9]+ to [0-9]+, at [0-9,]+ examples\)",
                         claims.render("controls.flatten_conv_lead", records, "x.md"))
     arms = records["heads_augmentation"]["result"]["arms"]
     arms["conv+flatten"]["curve"] = copy.deepcopy(arms["dense"]["curve"])   # a tie at every size
-    assert not claims.evaluate("controls.flatten_conv_beats_dense_somewhere", records).holds
+    assert not claims.evaluate("guard.controls.flatten_conv_beats_dense_somewhere", records).holds
     assert claims.render("controls.flatten_conv_wins", records, "x.md").startswith("0 of the ")
 
 
@@ -328,5 +366,18 @@ def test_the_amnesia_guard_breaks_when_the_dense_net_transfers():
 def test_a_ratio_with_one_censored_need_is_printed_as_its_bound():
     records = published()
     text = claims.render("digits.dense_over_local_bound", records, "x.md")
-    assert text.startswith("less than ") and "not determined" not in text
-    assert not claims.evaluate("patterns.dense_over_local_bound", records).holds  # both measured: no bound
+    assert re.fullmatch(r"less than [0-9.,]+× \(the locally-connected net had not reached the target at "
+                        r"[0-9,]+ examples, its largest set\)", text)
+    arms = records["sample_efficiency"]["result"]["tasks"]["digits"]["arms"]
+    arms["local"]["need"]["censored"] = ""   # both measured: no bound to print
+    assert not claims.evaluate("digits.dense_over_local_bound", records).holds
+
+
+def test_a_table_accuracy_is_the_seed_mean_with_an_interval_around_it():
+    records = published()
+    arms = records["sample_efficiency"]["result"]["tasks"]["digits"]["arms"]
+    text = claims.render("accuracy.digits.conv.64", records, "x.md")
+    mean, low, high = map(int, re.fullmatch(r"(\d+)% \((\d+)–(\d+)\)", text).groups())
+    column = [row[records["sample_efficiency"]["result"]["tasks"]["digits"]["ns"].index(64)]
+              for row in arms["conv"]["test_acc"]]
+    assert mean == round(100 * sum(column) / len(column)) and low <= mean <= high and low < high

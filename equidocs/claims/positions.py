@@ -1,0 +1,78 @@
+"""Guards on what a net does at positions it was not trained on, and on shift consistency:
+``results/amnesia.json`` (trained in one quadrant, tested outside it),
+``results/amnesia_distance.json`` (accuracy by distance from the training quadrant) and
+``results/equivariance_error.json`` (trained nets under random shifts).
+
+Values are (mean, sd) over seeds; "apart" means mean - sd of one above mean + sd of the other.
+
+>>> trained = {"conv, circular padding": {"consistency": [1.0, 0.0]},
+...            "conv, zero padding": {"consistency": [0.9, 0.02]}}
+>>> zero_padding_least_consistent().check({"equivariance_error": {"result": {"trained": trained}}}).holds
+True
+"""
+
+from __future__ import annotations
+
+from equidocs.claims.verdict import Claim, guard
+
+NEAR_CHANCE = 0.05  # "near chance": within 5 percentage points of it
+
+
+def amnesia_transfer() -> Claim:
+    """Trained in one quadrant, at the largest size: the conv net is accurate outside the quadrant
+    (apart above the dense net), the dense net stays near chance outside it although it learned the
+    inside (inside apart above its outside)."""
+
+    def test(records: dict) -> tuple[bool, str]:
+        result = records["amnesia"]["result"]
+        n, chance = max(result["ns"]), 1 / len(result["classes"])
+        conv, dense = (result["models"][k]["by_n"][str(n)] for k in ("conv", "dense"))
+        (c, c_sd), (d, d_sd), (d_in, d_in_sd) = conv["outside"], dense["outside"], dense["inside"]
+        holds = c - c_sd > d + d_sd and d - chance < NEAR_CHANCE and d_in - d_in_sd > d + d_sd
+        return holds, (f"n={n}: conv outside {c:.1%} ± {c_sd:.1%}; dense outside {d:.1%} ± {d_sd:.1%}, "
+                       f"inside {d_in:.1%} ± {d_in_sd:.1%}; chance {chance:.1%}")
+
+    return guard("guard.amnesia.conv_transfers_dense_does_not", test)
+
+
+def dense_blind_far_away() -> Claim:
+    """Trained in one quadrant, the dense net stays at chance where no training glyph ever covered a
+    pixel, at the smallest and the largest training set (both verdicts "inconclusive")."""
+
+    def test(records: dict) -> tuple[bool, str]:
+        n = records["amnesia_distance"]["result"]["numbers"]
+        holds = all(n[key].startswith("inconclusive") for key in ("dense.vs_chance", "dense.change_verdict"))
+        return holds, f"dense no-overlap: {n['dense.no_overlap_by_n']}; vs chance: {n['dense.vs_chance']}"
+
+    return guard("guard.dense_blind_far_away", test,
+                 "the dense net stays at chance far from its training quadrant")
+
+
+def zero_padding_least_consistent() -> Claim:
+    """After training, zero padding leaves a conv design the least shift-consistent of the conv
+    designs: its mean + sd lies below every other conv design's mean - sd."""
+
+    def test(records: dict) -> tuple[bool, str]:
+        trained = records["equivariance_error"]["result"]["trained"]
+        convs = {k: v["consistency"] for k, v in trained.items() if k.startswith("conv")}
+        zero, others = convs["conv, zero padding"], [v for k, v in convs.items() if k != "conv, zero padding"]
+        return zero[0] + zero[1] < min(m - sd for m, sd in others), str(convs)
+
+    return guard("guard.zero_padding_least_consistent", test, "zero padding costs the most shift consistency")
+
+
+def unshared_nets_barely_learn() -> Claim:
+    """In the consistency study, the locally-connected and dense nets score below 50% test
+    accuracy (mean over seeds)."""
+
+    def test(records: dict) -> tuple[bool, str]:
+        trained = records["equivariance_error"]["result"]["trained"]
+        accuracy = {k: trained[k]["test_acc"] for k in ("locally connected", "dense")}
+        return all(acc[0] < 0.5 for acc in accuracy.values()), str(accuracy)
+
+    return guard("guard.unshared_nets_barely_learn_in_equivariance_error", test,
+                 "the locally-connected and dense nets of the consistency study score below 50% test accuracy")
+
+
+CLAIMS: list[Claim] = [amnesia_transfer(), dense_blind_far_away(), zero_padding_least_consistent(),
+                       unshared_nets_barely_learn()]
