@@ -13,7 +13,6 @@ from equidocs import experiments
 from equidocs.experiments import RunContext
 from equidocs.experiments.common import bootstrap_crossing, crossing
 from equidocs.plotting import theme
-from equidocs.train import TrainConfig
 
 
 def test_crossing_interpolates_in_log_n_and_reports_never():
@@ -42,7 +41,6 @@ def test_unknown_experiment_is_named():
         experiments.get("nope")
 
 
-TINY_TRAIN = TrainConfig(max_steps=40, eval_every=10)
 TINY = {
     "sample_efficiency": dict(tasks={"patterns": {"dataset": "patterns", "canvas": 10, "n_val": 16,
                                                   "n_test": 16}},
@@ -51,21 +49,26 @@ TINY = {
                               epochs=2, min_steps=20, boot=20),
     "amnesia": dict(task={"dataset": "patterns", "canvas": 10, "train_where": "top-left",
                           "test_where": "anywhere", "n_val": 16, "n_test": 16},
-                    ns=(8,), seeds=(0, 1), draws=1, tune_n=8, train=TINY_TRAIN),
+                    ns=(8,), seeds=(0, 1), draws=1, lr_grid=(1e-3, 1e-2), tune_seeds=(0,), extend=1,
+                    epochs=2, min_steps=20, boot=20),
     "weights": dict(task={"dataset": "patterns", "canvas": 10, "train_where": "top-left",
                           "test_where": "anywhere", "n_val": 16, "n_test": 16},
-                    ns=(8,), seeds=(0, 1), tune_n=8, train=TINY_TRAIN),
+                    ns=(8,), seeds=(0, 1), lr_grid=(1e-3, 1e-2), tune_seeds=(0,), extend=1, epochs=2,
+                    min_steps=20),
     "resolution_scaling": dict(sides=(6, 7, 8), factors=(1, 2), seeds=(0, 1), factor_seeds=(0, 1),
                                cap={"conv": 16, "local": 16, "dense": 16}, tune_cap=8, lr_grid=(1e-3, 1e-2), tune_seeds=(0,), extend=1,
                                epochs=2, min_steps=20, boot=20, target=0.3,
                                task={"dataset": "patterns", "deform": 0.5, "noise": 0.1, "n_val": 16,
                                      "n_test": 16}),
-    "equivariance_error": dict(canvas=8, shifts=(1, 2), inits=2, n_train=16, seeds=(0, 1),
+    "equivariance_error": dict(canvas=8, shifts=(1, 2), inits=2, seeds=(0, 1),
                                task={"dataset": "digits", "canvas": 10, "n_val": 16, "n_test": 16},
-                               train=TINY_TRAIN),
+                               floor=8, cap={"conv": 16, "local": 16, "dense": 16}, target=0.3,
+                               lr_grid=(1e-3, 1e-2), tune_seeds=(0,), extend=1, epochs=2, min_steps=20,
+                               boot=20),
     "explorer_models": dict(task={"dataset": "patterns", "canvas": 10, "train_where": "top-left",
                                   "test_where": "anywhere", "n_val": 16, "n_test": 16},
-                            ns=(8,), seeds=(0, 1), tune_n=8, train=TINY_TRAIN),
+                            ns=(8,), seeds=(0, 1), lr_grid=(1e-3, 1e-2), tune_seeds=(0,), extend=1,
+                            epochs=2, min_steps=20),
     "parameter_counts": {},
     "capacity": dict(cap={"conv": 16, "local": 16, "dense": 16}, tune_cap=8, lr_grid=(1e-3, 1e-2), extend=1,
                      epochs=2, min_steps=20, boot=20, target=0.3,

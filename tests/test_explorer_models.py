@@ -1,5 +1,6 @@
 """The explorer's exported models: load_models rebuilds exactly the trained torch modules, and the
-explorer_models experiment trains what the amnesia experiment trains (same task, options, budget)."""
+explorer_models experiment trains what the amnesia experiment trains (same task, options, budget and
+per-condition learning-rate tuning)."""
 
 from __future__ import annotations
 
@@ -37,7 +38,10 @@ def test_config_is_amnesias(profile):
     """Same task, model options, budget and tuning as amnesia, amnesia's kinds plus the conv and
     local nets with the flatten readout; amnesia's sizes (each model has its accuracy map)."""
     cfg, ref = explorer_models.Config.profile(profile), amnesia.Config.profile(profile)
-    assert (cfg.task, cfg.model, cfg.train, cfg.tune_n) == (ref.task, ref.model, ref.train, ref.tune_n)
+    assert (cfg.task, cfg.model) == (ref.task, ref.model)
+    for name in amnesia.PROTOCOL:   # the tuning and budget fields equidocs.experiments.search reads
+        assert getattr(cfg, name) == getattr(ref, name), f"{profile}: {name}"
+    assert len(ref.tune_seeds) >= 2, "the rate is tuned on the mean of at least two seeds"
     assert cfg.kinds == tuple(ref.kinds) + ("conv_flatten", "local_flatten")
     assert cfg.ns == tuple(ref.ns), f"{profile}: ns {cfg.ns}, amnesia's {ref.ns}"
     assert len(cfg.seeds) == 2
@@ -45,6 +49,8 @@ def test_config_is_amnesias(profile):
         assert len(cfg.ns) >= 4, "the explorer's N control offers at least 4 sizes"
     with pytest.raises(ValueError, match="profile"):
         explorer_models.Config.profile("huge")
+    if profile == "quick":
+        assert explorer_models.Config() == cfg, "the defaults are the quick profile"
 
 
 def test_exported_kinds_name_the_net_and_its_readout():
@@ -84,7 +90,7 @@ def test_run_exports_a_weights_file_that_load_models_reads(tmp_path):
     """A tiny run: the companion file loads into models whose test accuracy is the recorded one,
     and its size in numbers is the written file's."""
     cfg = replace(explorer_models.Config.profile("quick"), task=TASK, ns=(16, 32), seeds=(0, 1),
-                  tune_n=16, train=TrainConfig(max_steps=30, patience=20, fit_loss=0.05))
+                  lr_grid=(3e-3, 1e-2), tune_seeds=(0,), extend=0, epochs=2, min_steps=30, patience=20)
     result = explorer_models.run(cfg, RunContext(workers=1))
     weights = result["companions"][explorer_models.WEIGHTS_FILE]
     path = tmp_path / explorer_models.WEIGHTS_FILE

@@ -1,8 +1,9 @@
 """The explorer's models: the security-guard page's nets, trained here, run in the reader's browser.
 
 The same task, model options, budget and learning-rate tuning as :mod:`amnesia` (glyphs only in
-the top-left quadrant of a 12x12 canvas; conv, locally connected and dense), at amnesia's
-training-set sizes and a few seeds; and the conv and local nets once more with the flatten readout
+the top-left quadrant of a 12x12 canvas; conv, locally connected and dense; a learning rate per
+kind and training-set size, tuned on validation data by :func:`equidocs.experiments.search.tune`,
+a budget in epochs), at amnesia's training-set sizes and a few seeds; and the conv and local nets once more with the flatten readout
 (``head="flatten"``: a linear map of every position's features), exported as the kinds
 "conv_flatten" and "local_flatten" (:func:`equidocs.explorer.net_of`). A probe exports each
 trained model's weights; they are served as the companion file
@@ -15,7 +16,7 @@ download every model.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -23,10 +24,10 @@ import numpy as np
 from equidocs import explorer
 from equidocs.data import glyphs, region
 from equidocs.experiments import amnesia
-from equidocs.experiments.common import tuned_lrs
 from equidocs.experiments.formatting import fmt_int, fmt_pct
+from equidocs.experiments.search import Condition, budget, tune
 from equidocs.plotting import KIND_COLORS
-from equidocs.train import Job, TrainConfig, train_many
+from equidocs.train import Job, train_many
 
 TITLE = "The explorer's models: trained in one corner, run in your browser"
 WEIGHTS_FILE = "explorer_models.weights.json"  # companion file, served at results/WEIGHTS_FILE
@@ -46,8 +47,16 @@ class Config:
     kinds: tuple = ("conv", "local", "dense", "conv_flatten", "local_flatten")  # exported kinds
     ns: tuple = (64, 512)         # training-set sizes: amnesia's (its accuracy maps)
     seeds: tuple = (0, 1)         # one exported model per kind, size and seed (2: the file's size)
-    tune_n: int = 256             # learning rates tuned as amnesia tunes them
-    train: TrainConfig = field(default_factory=lambda: _amnesia("quick").train)
+    # amnesia's tuning and budget (amnesia.PROTOCOL; read by equidocs.experiments.search): a flatten
+    # head is tuned as its own condition, per training-set size
+    pilot_lr: float = field(default_factory=lambda: _amnesia("quick").pilot_lr)
+    lr_grid: tuple = field(default_factory=lambda: _amnesia("quick").lr_grid)
+    tune_seeds: tuple = field(default_factory=lambda: _amnesia("quick").tune_seeds)
+    extend: int = field(default_factory=lambda: _amnesia("quick").extend)
+    epochs: int = field(default_factory=lambda: _amnesia("quick").epochs)
+    min_steps: int = field(default_factory=lambda: _amnesia("quick").min_steps)
+    fit_loss: float = field(default_factory=lambda: _amnesia("quick").fit_loss)
+    patience: int = field(default_factory=lambda: _amnesia("quick").patience)
     model: dict = field(default_factory=lambda: dict(_amnesia("quick").model))
 
     @classmethod
@@ -58,8 +67,8 @@ class Config:
         kinds = tuple(a.kinds) + tuple(k + explorer.FLATTEN for k in a.kinds if k != "dense")
         # Every size of amnesia's, so each explorer model has its accuracy map; two seeds keep the
         # weights file under 5 MB (a local or dense net is ~160-200 KB of base64 float32).
-        return cls(task=dict(a.task), kinds=kinds, ns=tuple(a.ns), seeds=(0, 1),
-                   tune_n=a.tune_n, train=a.train, model=dict(a.model))
+        return cls(task=dict(a.task), kinds=kinds, ns=tuple(a.ns), seeds=(0, 1), model=dict(a.model),
+                   **{name_: getattr(a, name_) for name_ in amnesia.PROTOCOL})
 
 
 def probe(model, splits, job: Job) -> dict:
@@ -78,11 +87,13 @@ def run(cfg: Config, ctx) -> dict:
     area = region(task["train_where"], canvas, PATTERN)
     nets = {kind: explorer.net_of(kind) for kind in cfg.kinds}   # exported kind -> (net, options)
     models_of = {kind: {**cfg.model, **fixed} for kind, (net, fixed) in nets.items()}
-    lrs = {kind: tuned_lrs([net], task, cfg.tune_n, cfg.train, ctx, models_of[kind])[net]
-           for kind, (net, _) in nets.items()}   # amnesia's tuning (a flatten head tuned as its own)
+    # amnesia's conditions (the pooled nets' tuning runs are amnesia's own), a flatten head tuned as its own
+    conds = {(kind, n): Condition(nets[kind][0], n, task, models_of[kind]) for kind in cfg.kinds for n in cfg.ns}
+    found = tune(list(conds.values()), {c: c.size for c in conds.values()}, cfg, ctx)
+    tuned = {key: found[c] for key, c in conds.items()}
     jobs = [Job(nets[kind][0], task, n, seed, model=models_of[kind],
                 probe="equidocs.experiments.explorer_models:probe",
-                train=TrainConfig(**{**cfg.train.__dict__, "lr": lrs[kind]["lr"]}))
+                train=replace(budget(cfg, n), lr=tuned[kind, n]["lr"]))
             for kind in cfg.kinds for n in cfg.ns for seed in cfg.seeds]
     runs = train_many(jobs, workers=ctx.workers, device=ctx.device, desc="explorer models")
     bank = glyphs(len(CLASSES), PATTERN)
@@ -112,16 +123,27 @@ def run(cfg: Config, ctx) -> dict:
         params = sum(int(np.prod(t["shape"])) for t in mine[0]["tensors"].values())
         by_kind[kind] = {"params": params, "kb_per_model": round(4 * params / 1024, 1),
                          "test_acc": {str(n): [m["test_acc"] for m in mine if m["n"] == n]
-                                      for n in cfg.ns}}
+                                      for n in cfg.ns},
+                         "lrs": {str(n): tuned[kind, n]["lr"] for n in cfg.ns},
+                         "lr_edge": {str(n): bool(tuned[kind, n]["edge"]) for n in cfg.ns},
+                         "stops": {str(n): amnesia.stop_counts([r for m, r in zip(models, runs)
+                                                                if m["kind"] == kind and m["n"] == n])
+                                   for n in cfg.ns}}
         numbers[f"{kind}.params"] = fmt_int(params)
         for n in cfg.ns:
             numbers[f"{kind}.n{n}.test_acc"] = fmt_pct(float(np.mean(by_kind[kind]["test_acc"][str(n)])))
+            numbers[f"{kind}.n{n}.lr"] = f"{tuned[kind, n]['lr']:.2g}"
         numbers[f"{kind}.last.test_acc"] = numbers[f"{kind}.n{max(cfg.ns)}.test_acc"]   # any profile's largest
     numbers["n_last"] = fmt_int(max(cfg.ns))
+    budget_hits = [{"kind": m["kind"], "n": m["n"], "seed": m["seed"], "steps": r.steps}
+                   for m, r in zip(models, runs) if r.hit_budget]
+    numbers["budget_runs"] = fmt_int(len(budget_hits))
+    numbers["stops"] = amnesia.fmt_stops(amnesia.stop_counts(runs))
     drawn = _drawn(cfg.kinds)
     return {
         "kinds": list(cfg.kinds), "ns": list(cfg.ns), "seeds": list(cfg.seeds),
-        "lrs": {k: v["lr"] for k, v in lrs.items()}, "weights_bytes": size, "by_kind": by_kind,
+        "lrs": {kind: by_kind[kind]["lrs"] for kind in cfg.kinds}, "budget_hits": budget_hits,
+        "weights_bytes": size, "by_kind": by_kind,
         "numbers": numbers, "companions": {WEIGHTS_FILE: weights, HOME_FILE: home},
         "caption": (f"The first-layer weights of the seed-{cfg.seeds[0]} explorer models trained on "
                     f"{max(cfg.ns)} examples, drawn as matrices: one column per pixel of the "
@@ -139,7 +161,11 @@ def run(cfg: Config, ctx) -> dict:
                     f"({len(cfg.kinds)} kinds × {len(cfg.ns)} training-set sizes × {len(cfg.seeds)} "
                     f"seeds, {fmt_int(round(size / 1024))} KB of float32 weights); "
                     f"{len(cfg.kinds) - len(drawn)} of the kinds are the pooled nets again with a "
-                    f"flatten readout, whose first layer is drawn the same way."),
+                    f"flatten readout, whose first layer is drawn the same way. Each kind has its own "
+                    f"learning rate per training-set size, tuned on validation data from the training "
+                    f"quadrant; every run trains until its training set is fit or its loss plateaus "
+                    f"(budget {cfg.epochs} epochs, at least {cfg.min_steps:,} steps; {len(budget_hits)} of "
+                    f"{len(runs)} runs hit it)."),
     }
 
 

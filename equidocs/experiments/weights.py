@@ -6,11 +6,15 @@ first-layer weight from its initial value is shown as an image: the net only "hi
 pixels it was shown. For the locally-connected net, the change of each position's filter; for the
 conv net, its shared kernels, which apply everywhere. (With pixel noise, Adam's per-weight step
 sizes also move the weights of never-lit pixels, by following the noise: see the caption.)
+
+Every (kind, training-set size) gets its own learning rate, tuned on validation data drawn from the
+training quadrant (:func:`equidocs.experiments.search.tune`), under a budget counted in epochs with a
+floor in steps (:func:`equidocs.experiments.search.budget`); every run's stop reason is counted.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -18,14 +22,17 @@ import torch
 from matplotlib.patches import Rectangle
 
 from equidocs.data import region
-from equidocs.experiments.common import FULL_TRAIN, MODEL, QUICK_TRAIN, mean_std, tuned_lrs
-from equidocs.experiments.formatting import fmt_pct
+from equidocs.experiments.common import MODEL, mean_std
+from equidocs.experiments.formatting import fmt_int, fmt_pct
+from equidocs.experiments.search import Condition, budget, tune
 from equidocs.models import LocallyConnected2d, make_model
 from equidocs.plotting import KIND_COLORS
-from equidocs.train import Job, TrainConfig, train_many
+from equidocs.train import Job, train_many
 
 TITLE = "What the weights learned: guards only where training looked"
 UNITS_SHOWN = 3
+KINDS = ("conv", "local", "dense")
+STOPS = ("fit", "plateau", "budget")  # equidocs.train's stop reasons
 
 
 @dataclass(frozen=True)
@@ -33,17 +40,24 @@ class Config:
     task: dict = field(default_factory=lambda: {
         "dataset": "patterns", "canvas": 16, "noise": 0.0, "train_where": "top-left",
         "test_where": "anywhere", "n_val": 400, "n_test": 1000})
-    ns: tuple = (16, 128, 512)
-    seeds: tuple = (0, 1, 2, 3, 4)
-    tune_n: int = 256
-    train: TrainConfig = QUICK_TRAIN
+    ns: tuple = (16, 128, 512, 2048)
+    seeds: tuple = tuple(range(6))
+    pilot_lr: float = 3e-3                # the budget's placeholder rate; every run gets its tuned one
+    lr_grid: tuple = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2)
+    tune_seeds: tuple = (0, 1, 2)         # seeds per rate when tuning (mean validation accuracy)
+    extend: int = 2                       # grid extensions allowed when an edge rate wins
+    epochs: int = 60                      # budget: 60 epochs, and at least min_steps steps
+    min_steps: int = 1500
+    fit_loss: float = 0.05                # stop when the full training loss is below this ...
+    patience: int = 200                   # ... or after this many steps without a 1% better loss
     model: dict = field(default_factory=lambda: dict(MODEL))
 
     @classmethod
     def profile(cls, name: str) -> "Config":
-        if name == "quick":  # development and CI: the same design, three seeds, a few minutes
-            return cls(seeds=(0, 1, 2))
-        return cls(ns=(16, 128, 512, 2048), seeds=tuple(range(6)), train=FULL_TRAIN)
+        if name == "quick":  # development and CI: the same design, three sizes, three seeds, short budgets
+            return cls(ns=(16, 128, 512), seeds=(0, 1, 2), lr_grid=(3e-3, 1e-2, 3e-2), tune_seeds=(0, 1),
+                       extend=1, epochs=30, min_steps=600)
+        return cls()
 
 
 def _footprint(job: Job) -> np.ndarray:
@@ -81,18 +95,31 @@ def probe(model: torch.nn.Module, splits, job: Job) -> dict:
 
 
 def run(cfg: Config, ctx) -> dict:
-    lrs = {k: tuned_lrs([k], cfg.task, cfg.tune_n, cfg.train, ctx, cfg.model)[k]["lr"]
-           for k in ("conv", "local", "dense")}
-    jobs = [Job(kind, cfg.task, n, seed, model=cfg.model, probe="equidocs.experiments.weights:probe",
-                train=TrainConfig(**{**cfg.train.__dict__, "lr": lrs[kind]}))
-            for kind in ("conv", "local", "dense") for n in cfg.ns for seed in cfg.seeds]
+    task = dict(cfg.task)
+    conds = {(kind, n): Condition(kind, n, task, dict(cfg.model)) for kind in KINDS for n in cfg.ns}
+    found = tune(list(conds.values()), {c: c.size for c in conds.values()}, cfg, ctx)
+    tuned = {key: found[c] for key, c in conds.items()}
+    jobs = [Job(kind, task, n, seed, model=cfg.model, probe="equidocs.experiments.weights:probe",
+                train=replace(budget(cfg, n), lr=tuned[kind, n]["lr"]))
+            for kind in KINDS for n in cfg.ns for seed in cfg.seeds]
     runs = train_many(jobs, workers=ctx.workers, device=ctx.device, desc="weights")
     by = {(r.kind, r.n_train, r.seed): r for r in runs}
     s0 = cfg.seeds[0]
     area = region(cfg.task["train_where"], cfg.task["canvas"], 5)
-    result = {"ns": list(cfg.ns), "canvas": cfg.task["canvas"], "lrs": lrs, "by_n": {},
+    stops = {kind: {str(n): {reason: sum(by[(kind, n, s)].stop == reason for s in cfg.seeds) for reason in STOPS}
+                    for n in cfg.ns} for kind in KINDS}
+    budget_runs = sum(st["budget"] for per_n in stops.values() for st in per_n.values())
+    result = {"ns": list(cfg.ns), "canvas": cfg.task["canvas"],
+              "lrs": {kind: {str(n): tuned[kind, n]["lr"] for n in cfg.ns} for kind in KINDS},
+              "lr_tables": {kind: {str(n): {"table": tuned[kind, n]["table"], "edge": bool(tuned[kind, n]["edge"])}
+                                   for n in cfg.ns} for kind in KINDS},
+              "stops": stops, "by_n": {},
+              "train_acc_min": {kind: {str(n): round(min(by[(kind, n, s)].train_acc for s in cfg.seeds), 4)
+                                       for n in cfg.ns} for kind in KINDS},
               "footprint": [area.top, area.left, area.height + 4, area.width + 4]}
-    numbers = {"seeds": str(len(cfg.seeds))}
+    numbers = {"seeds": str(len(cfg.seeds)), "lr_grid": ", ".join(f"{lr:g}" for lr in cfg.lr_grid),
+               "tune_seeds": str(len(cfg.tune_seeds)), "epochs": str(cfg.epochs),
+               "min_steps": fmt_int(cfg.min_steps), "runs": fmt_int(len(runs)), "budget_runs": fmt_int(budget_runs)}
     for n in cfg.ns:
         entry = {"conv_kernels": by[("conv", n, s0)].probe["kernels"]}
         for kind in ("dense", "local"):
@@ -103,6 +130,10 @@ def run(cfg: Config, ctx) -> dict:
             numbers[f"{kind}.n{n}.share_inside"] = fmt_pct(mean_std(shares)[0])
         entry["area_share"] = by[("dense", n, s0)].probe["area_share"]
         result["by_n"][str(n)] = entry
+        for kind in KINDS:
+            st = stops[kind][str(n)]
+            numbers[f"{kind}.n{n}.lr"] = f"{tuned[kind, n]['lr']:.2g}"
+            numbers[f"{kind}.n{n}.stops"] = f"{st['fit']} fit, {st['plateau']} plateau, {st['budget']} hit the budget"
     numbers["area_share"] = fmt_pct(result["by_n"][str(cfg.ns[0])]["area_share"])
     result["numbers"] = numbers
     result["caption"] = (
@@ -114,7 +145,10 @@ def run(cfg: Config, ctx) -> dict:
         f"kernels. Each panel is scaled to its own largest value. The outlined square marks the pixels "
         f"a training glyph could cover: training glyphs appeared only in the top-left quadrant, on a "
         f"noise-free canvas. Shares of the weight change inside the trained area are means over "
-        f"{len(cfg.seeds)} seeds.")
+        f"{len(cfg.seeds)} seeds. Each net has its own learning rate per training-set size, tuned on "
+        f"validation data from the training quadrant; every run trains until its training set is fit or "
+        f"its loss plateaus (budget {cfg.epochs} epochs, at least {cfg.min_steps:,} steps; {budget_runs} of "
+        f"{len(runs)} runs hit it).")
     return result
 
 
