@@ -385,3 +385,10 @@ def test_a_table_accuracy_is_the_seed_mean_with_an_interval_around_it():
     column = [row[records["sample_efficiency"]["result"]["tasks"]["digits"]["ns"].index(64)]
               for row in arms["conv"]["test_acc"]]
     assert mean == round(100 * sum(column) / len(column)) and low <= mean <= high and low < high
+
+
+def test_an_explorer_accuracy_shows_every_seed_and_their_mean():
+    records = published()
+    accs = records["explorer_models"]["result"]["by_kind"]["conv_flatten"]["test_acc"]
+    accs[max(accs, key=int)] = [0.25, 0.75]
+    assert claims.render("explorer.conv_flatten.test_acc", records, "x.md") == "50% (seeds: 25% and 75%)"
