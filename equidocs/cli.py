@@ -1,10 +1,11 @@
-"""Command line: ``python -m equidocs list | run | status | audit``.
+"""Command line: ``python -m equidocs list | run | status | audit | curves``.
 
 - ``run [NAME ...]`` runs experiments through the cache (resumable: finished training runs are
   kept) and exports results and figures; with ``--profile full --freeze`` it also writes the
   published results to ``results/``.
 - ``status`` lists every frozen result as fresh or stale, naming what changed; exits 1 if any is stale.
 - ``audit`` re-derives every frozen result from its recorded runs and re-trains a random few.
+- ``curves DATA`` runs the sample-efficiency comparison on your own images (:mod:`equidocs.curves`).
 """
 
 from __future__ import annotations
@@ -87,7 +88,101 @@ def _parser() -> argparse.ArgumentParser:
     audit.add_argument("--seed", type=int, default=None, help="picks the runs (default: random, printed)")
     audit.add_argument("--device", type=_device, default="cpu")
     audit.add_argument("--workers", type=_positive, default=None)
+    _curves_parser(sub)
     return parser
+
+
+# ---- curves: the sample-efficiency comparison on the user's own data -------------------------------
+
+def _side(value: str) -> int:
+    if not value.isdigit() or int(value) < 5:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 5 (the filters are 5x5), got {value!r}")
+    return int(value)
+
+
+def _fraction(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        number = float("nan")
+    if not 0 < number < 1:
+        raise argparse.ArgumentTypeError(f"expected an accuracy strictly between 0 and 1, got {value!r}")
+    return number
+
+
+def _curves_parser(sub) -> None:
+    from equidocs.curves import DESIGNS
+
+    curves = sub.add_parser(
+        "curves", help="the sample-efficiency comparison (conv, locally connected, dense, ...) on your own images",
+        description="Train conv (shared 5x5 filters + global max pool), locally connected, conv with a "
+                    "flatten readout and dense nets, and a 1-nearest-neighbour memoriser, on a ladder of "
+                    "training-set sizes of your data, each tuned on a validation split; write a figure, a "
+                    "CSV, report.json and report.md. Resumable: finished runs are kept in OUT/runs.jsonl.")
+    curves.add_argument("data", metavar="DATA",
+                        help="a folder of class subfolders of PNG/JPEG images, or an .npz with x (N,H,W) and y (N,)")
+    curves.add_argument("--out", type=Path, default=None, help="output folder (default build/curves/<data name>)")
+    curves.add_argument("--size", type=_side, default=None,
+                        help="resize every image to SIZE x SIZE (needed when sizes differ or are not square)")
+    curves.add_argument("--target", type=_fraction, default=0.9,
+                        help="test accuracy whose crossing is measured (default 0.9)")
+    curves.add_argument("--seeds", type=_positive, default=5, help="seeds per training-set size (default 5)")
+    curves.add_argument("--workers", type=_positive, default=None,
+                        help="worker processes (default and maximum: the CPU cores)")
+    curves.add_argument("--device", type=_device, default="cpu", help="torch device: cpu, cuda or cuda:N")
+    curves.add_argument("--max-train", type=_positive, default=None,
+                        help="largest training set (default: the whole training pool)")
+    curves.add_argument("--design", choices=sorted(DESIGNS), default="published",
+                        help="published (default); smoke: a pipeline check in seconds whose numbers mean nothing")
+
+
+def _curves(args) -> int:
+    import shlex
+
+    from equidocs import curves, curves_data
+
+    _check_device(args.device)
+    try:
+        data = curves_data.load(args.data, args.size)
+    except curves_data.DataError as error:
+        raise UsageError(f"error: {error}") from None
+    path = Path(args.data)
+    out = args.out or Path("build/curves") / (path.stem if path.is_file() else path.resolve().name)
+    workers = _cap_workers(args.workers) or cores()
+    command = ["python -m equidocs curves", shlex.quote(args.data), "--out", shlex.quote(str(out))]
+    for flag, value in (("--size", args.size), ("--max-train", args.max_train)):
+        if value is not None:
+            command += [flag, str(value)]
+    command += ["--target", f"{args.target:g}", "--seeds", str(args.seeds)]
+    if args.design != "published":
+        command += ["--design", args.design]
+    if args.device != "cpu":
+        command += ["--device", args.device]
+    out.mkdir(parents=True, exist_ok=True)
+    with (out / "log.txt").open("a", encoding="utf-8") as log:  # every invocation, appended
+        def say(text: str) -> None:
+            print(text, flush=True)
+            print(text, file=log, flush=True)
+
+        if log.tell():
+            print("", file=log)
+        say(f"$ {' '.join(command)}")
+        try:
+            report = curves.run(data, out, design=curves.DESIGNS[args.design], target=args.target,
+                                seeds=args.seeds, workers=workers, device=args.device,
+                                max_train=args.max_train, command=" ".join(command), say=say)
+        except curves.CurvesError as error:  # a damaged run store, a --max-train below the floor
+            raise UsageError(f"error: {error}") from None
+        c = report["compute"]
+        say(f"done: {c['trained_now']} runs trained now, {c['reused']} reused from the run store; "
+            f"{c['runs']} runs, {c['cpu_s'] / 60:.1f} CPU-min in all")
+        say(f"examples needed to reach {args.target:g} test accuracy (95% interval):")
+        for arm, a in report["arms"].items():
+            ratio = report["ratios_vs_conv"].get(arm)
+            say(f"  {arm:<13} {a['need']['text']}" + (f"; x conv: {ratio['text']}; needs fewer: {ratio['winner']}"
+                                                       if ratio else ""))
+        say(f"outputs in {out}: curves.png, curves.svg, curves.csv, report.json, report.md, runs.jsonl, log.txt (appended)")
+    return 0
 
 
 def _check_names(names: list[str]) -> None:
@@ -186,6 +281,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     previous = signal.signal(signal.SIGINT, _interrupt)
     try:
+        if args.command == "curves":
+            return _curves(args)
         _check_names(args.names)
         if args.command == "status":
             return _status(args)

@@ -154,6 +154,8 @@ def accuracy(task: str, arm: str, n: int) -> Claim:
 
     def phrase(records: dict) -> str:
         data = _task(records, task)
+        if n not in data["ns"]:   # a profile whose ladder skips this size (the quick one)
+            return "not run"
         column = np.asarray(data["arms"][arm]["test_acc"], float)[:, [data["ns"].index(n)]]
         iv = shared_test_intervals(column, data["spec"]["n_test"])[0]
         return f"{100 * iv.mean:.0f}% ({100 * iv.low:.0f}–{100 * iv.high:.0f})"
