@@ -172,29 +172,36 @@ def growth_record(dense=(2.0, 1.6, 2.4), conv=(0.4, 0.1, 0.7), dense_upsampled=(
         "pixels_per_object": {"kinds": {"dense": kind(*dense_upsampled)}}}}}}
 
 
-def test_growth_claim_needs_separated_exponent_intervals():
-    assert claims.render("growth.dense_faster_than_conv", growth_record(), "x.md") == (
-        "As the canvas grows, the dense net's need grows faster than the conv net's: N ∝ d^2.00 (1.60 to 2.40) "
-        "against d^0.40 (0.10 to 0.70), 95% intervals apart")
+def test_growth_guard_needs_separated_exponent_intervals():
+    name = "guard.growth.dense_faster_than_conv"
+    verdict = claims.evaluate(name, growth_record())
+    assert verdict.holds and verdict.sentence == ""
+    assert "dense: N ∝ d^2.00 (1.60 to 2.40); conv: N ∝ d^0.40 (0.10 to 0.70)" in verdict.evidence
     overlapping = growth_record(dense=(1.0, 0.6, 1.4))
-    verdict = claims.evaluate("growth.dense_faster_than_conv", overlapping)
+    verdict = claims.evaluate(name, overlapping)
     assert not verdict.holds and "0.60" in verdict.evidence
     swapped = growth_record(dense=(0.4, 0.1, 0.7), conv=(2.0, 1.6, 2.4))
-    assert not claims.evaluate("growth.dense_faster_than_conv", swapped).holds
+    assert not claims.evaluate(name, swapped).holds
 
 
-def test_growth_claim_without_a_fit_does_not_hold():
-    verdict = claims.evaluate("growth.local_faster_than_conv", growth_record())
+def test_growth_guard_without_a_fit_does_not_hold():
+    verdict = claims.evaluate("guard.growth.local_faster_than_conv", growth_record())
     assert not verdict.holds and "no fitted exponent for local" in verdict.evidence
 
 
 def test_positions_not_pixels_needs_the_canvas_exponent_clear_of_the_upsampled_one():
-    assert claims.render("growth.dense_positions_not_pixels", growth_record(), "x.md") == (
-        "For the dense net, more positions cost far more data than more pixels: N ∝ d^2.00 (1.60 to 2.40) when "
-        "the canvas grows, against d^0.10 (-0.10 to 0.30) when the same image is upsampled, 95% intervals apart")
+    assert claims.evaluate("guard.growth.dense_positions_not_pixels", growth_record()).holds
     close = growth_record(dense_upsampled=(1.5, 1.0, 2.0))
-    assert not claims.evaluate("growth.dense_positions_not_pixels", close).holds
     assert not claims.evaluate("guard.growth.dense_positions_not_pixels", close).holds
+
+
+def test_an_exponent_reads_with_its_interval_or_says_why_it_has_none():
+    assert claims.render("growth.exponent.fov.dense", growth_record(), "x.md") == "2.00 (95% interval 1.60 to 2.40)"
+    assert claims.render("growth.exponent.upsampled.dense", growth_record(), "x.md") == \
+        "0.10 (95% interval -0.10 to 0.30)"
+    local = growth_record()
+    local["resolution_scaling"]["result"]["summary"]["kinds"]["local"]["exponent_d"] = 4.0
+    assert "no interval" in claims.render("growth.exponent.fov.local", local, "x.md")
 
 
 def test_a_need_span_reads_the_first_and_last_size_and_says_censored_as_more_than():
@@ -290,13 +297,12 @@ def test_a_guard_prints_nothing_and_every_sentence_claim_has_one():
     assert claims.render("guard.digits.dense_over_local_bound", records, "x.md") == ""
 
 
-def test_a_guard_breaks_with_its_sentence_claim():
+def test_a_growth_guard_fails_the_build_naming_its_numbers_on_swapped_data():
     records = published()
     kinds = records["resolution_scaling"]["result"]["summary"]["kinds"]
     kinds["conv"], kinds["dense"] = kinds["dense"], kinds["conv"]
-    for name in ("growth.dense_faster_than_conv", "guard.growth.dense_faster_than_conv"):
-        with pytest.raises(claims.ClaimError, match="dense: N ∝ d"):
-            claims.render(name, records, "x.md")
+    with pytest.raises(claims.ClaimError, match="dense: N ∝ d"):
+        claims.render("guard.growth.dense_faster_than_conv", records, "x.md")
 
 
 def test_a_silent_guard_breaks_with_its_claim():

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from equidocs.claims.verdict import Claim, Verdict, guard, value
+from equidocs.claims.verdict import Claim, guard, value
 from equidocs.experiments.wording import need_words
 
 KIND_NAMES = {"conv": "conv net", "local": "locally-connected net", "dense": "dense net"}
@@ -25,44 +25,49 @@ def _summary(records: dict) -> dict:
     return records["resolution_scaling"]["result"]["summary"]
 
 
-def _exponents_apart(name: str, pick: Callable[[dict], tuple], words: str) -> Claim:
-    """A sentence claim that one fitted exponent's 95% interval lies wholly above another's.
+def _exponents_apart(name: str, pick: Callable[[dict], tuple]) -> Claim:
+    """A guard: one fitted exponent's 95% interval lies wholly above another's.
 
-    ``pick(summary)`` returns ``((label, entry), (label, entry))`` from the growth-law summary;
-    ``words`` is the sentence, with ``{a}`` and ``{b}`` for the two fitted laws."""
+    ``pick(summary)`` returns ``((label, entry), (label, entry))`` from the growth-law summary."""
 
-    def check(records: dict) -> Verdict:
+    def test(records: dict) -> tuple[bool, str]:
         (la, a), (lb, b) = pick(_summary(records))
         missing = [label for label, e in ((la, a), (lb, b)) if e["exponent_d_ci"] is None]
         if missing:
-            return Verdict(False, "", f"no fitted exponent for {missing[0]}")
+            return False, f"no fitted exponent for {missing[0]}"
         law = {label: f"d^{e['exponent_d']:.2f} ({e['exponent_d_ci'][0]:.2f} to {e['exponent_d_ci'][1]:.2f})"
                for label, e in ((la, a), (lb, b))}
-        evidence = f"{la}: N ∝ {law[la]}; {lb}: N ∝ {law[lb]}"
-        return Verdict(a["exponent_d_ci"][0] > b["exponent_d_ci"][1],
-                       words.format(a=law[la], b=law[lb]), evidence)
+        return a["exponent_d_ci"][0] > b["exponent_d_ci"][1], f"{la}: N ∝ {law[la]}; {lb}: N ∝ {law[lb]}"
 
-    return Claim(name, check)
+    return guard(name, test)
 
 
 def grows_faster(steeper: str, flatter: str) -> Claim:
-    """A sentence: as the canvas grows, ``steeper``'s need grows faster than ``flatter``'s (their
-    exponents apart)."""
-    return _exponents_apart(
-        f"growth.{steeper}_faster_than_{flatter}",
-        lambda s: ((steeper, s["kinds"][steeper]), (flatter, s["kinds"][flatter])),
-        f"As the canvas grows, the {KIND_NAMES[steeper]}'s need grows faster than the "
-        f"{KIND_NAMES[flatter]}'s: N ∝ {{a}} against {{b}}, 95% intervals apart")
+    """As the canvas grows, ``steeper``'s need grows faster than ``flatter``'s (exponents apart)."""
+    return _exponents_apart(f"guard.growth.{steeper}_faster_than_{flatter}",
+                            lambda s: ((steeper, s["kinds"][steeper]), (flatter, s["kinds"][flatter])))
 
 
 def positions_not_pixels(kind: str) -> Claim:
-    """A sentence: for ``kind``, more positions (the canvas grows) cost more data than more pixels
-    per object (the same image upsampled), the two exponents apart."""
+    """For ``kind``, more positions (the canvas grows) cost more data than more pixels per object
+    (the same image upsampled): the two exponents apart."""
     return _exponents_apart(
-        f"growth.{kind}_positions_not_pixels",
-        lambda s: (("canvas grows", s["kinds"][kind]), ("upsampled", s["pixels_per_object"]["kinds"][kind])),
-        f"For the {KIND_NAMES[kind]}, more positions cost far more data than more pixels: N ∝ {{a}} "
-        f"when the canvas grows, against {{b}} when the same image is upsampled, 95% intervals apart")
+        f"guard.growth.{kind}_positions_not_pixels",
+        lambda s: (("canvas grows", s["kinds"][kind]), ("upsampled", s["pixels_per_object"]["kinds"][kind])))
+
+
+def exponent(axis: str, kind: str) -> Claim:
+    """A number phrase: ``kind``'s fitted exponent b in N ∝ d^b on ``axis`` ("fov": the canvas grows;
+    "upsampled": the same image upsampled) with its 95% interval: ``"3.45 (95% interval 3.24 to 3.59)"``."""
+
+    def phrase(records: dict) -> str:
+        summary = _summary(records)
+        e = (summary if axis == "fov" else summary["pixels_per_object"])["kinds"][kind]
+        if e["exponent_d_ci"] is None:
+            return f"{e['exponent_d']:.2f} (no interval: too few measured sizes)"
+        return f"{e['exponent_d']:.2f} (95% interval {e['exponent_d_ci'][0]:.2f} to {e['exponent_d_ci'][1]:.2f})"
+
+    return value(f"growth.exponent.{axis}.{kind}", f"the {KIND_NAMES[kind]}'s pixel exponent ({axis})", phrase)
 
 
 def need_span(axis: str, kind: str) -> Claim:
@@ -135,6 +140,8 @@ CLAIMS: list[Claim] = [
     grows_faster("dense", "conv"),
     grows_faster("local", "conv"),
     positions_not_pixels("dense"),
+    *(exponent("fov", kind) for kind in ("conv", "local", "dense")),
+    exponent("upsampled", "dense"),
     *(need_span("fov", kind) for kind in ("conv", "local", "dense")),
     *(need_span("upsampled", kind) for kind in ("conv", "dense")),
     guard("guard.memoriser_beats_dense", _memoriser_beats_dense,
