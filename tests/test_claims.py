@@ -200,6 +200,7 @@ def test_an_exponent_reads_with_its_interval_or_says_why_it_has_none():
     assert claims.render("growth.exponent.upsampled.dense", growth_record(), "x.md") == \
         "0.10 (95% interval -0.10 to 0.30)"
     local = growth_record()
+    assert claims.render("growth.exponent.fov.local", local, "x.md") == "not fitted (too few measured sizes)"
     local["resolution_scaling"]["result"]["summary"]["kinds"]["local"]["exponent_d"] = 4.0
     assert "no interval" in claims.render("growth.exponent.fov.local", local, "x.md")
 

@@ -63,6 +63,8 @@ def exponent(axis: str, kind: str) -> Claim:
     def phrase(records: dict) -> str:
         summary = _summary(records)
         e = (summary if axis == "fov" else summary["pixels_per_object"])["kinds"][kind]
+        if e["exponent_d"] is None:
+            return "not fitted (too few measured sizes)"
         if e["exponent_d_ci"] is None:
             return f"{e['exponent_d']:.2f} (no interval: too few measured sizes)"
         return f"{e['exponent_d']:.2f} (95% interval {e['exponent_d_ci'][0]:.2f} to {e['exponent_d_ci'][1]:.2f})"
