@@ -56,6 +56,16 @@ def positions_not_pixels(kind: str) -> Claim:
         lambda s: (("canvas grows", s["kinds"][kind]), ("upsampled", s["pixels_per_object"]["kinds"][kind])))
 
 
+def _two(v: float) -> str:
+    """Two decimals, without a negative zero.
+
+    >>> _two(-0.001), _two(0.234)
+    ('0.00', '0.23')
+    """
+    text = f"{v:.2f}"
+    return "0.00" if text == "-0.00" else text
+
+
 def exponent(axis: str, kind: str) -> Claim:
     """A number phrase: ``kind``'s fitted exponent b in N ∝ d^b on ``axis`` ("fov": the canvas grows;
     "upsampled": the same image upsampled) with its 95% interval: ``"3.45 (95% interval 3.24 to 3.59)"``."""
@@ -66,8 +76,9 @@ def exponent(axis: str, kind: str) -> Claim:
         if e["exponent_d"] is None:
             return "not fitted (too few measured sizes)"
         if e["exponent_d_ci"] is None:
-            return f"{e['exponent_d']:.2f} (no interval: too few measured sizes)"
-        return f"{e['exponent_d']:.2f} (95% interval {e['exponent_d_ci'][0]:.2f} to {e['exponent_d_ci'][1]:.2f})"
+            return f"{_two(e['exponent_d'])} (no interval: too few measured sizes)"
+        low, high = e["exponent_d_ci"]
+        return f"{_two(e['exponent_d'])} (95% interval {_two(low)} to {_two(high)})"
 
     return value(f"growth.exponent.{axis}.{kind}", f"the {KIND_NAMES[kind]}'s pixel exponent ({axis})", phrase)
 
