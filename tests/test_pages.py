@@ -284,3 +284,11 @@ def test_a_guard_follows_the_sentence_it_guards(page):
     for match in re.finditer(r"\[\[claim:guard\.[A-Za-z0-9_.]+\]\]", text):
         before = text[:match.start()].rstrip("*)")
         assert before.endswith((".", "!", "?", "]]")), f"{page}: {match.group(0)} follows {before[-40:]!r}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("page", PAGES)
+def test_a_glossary_tooltip_marks_only_a_terms_first_use(built_site, page):
+    html = (built_site / page_path(page)).read_text(encoding="utf-8")
+    terms = [t.lower() for t in re.findall(r'<abbr title="[^"]*">(.*?)</abbr>', html, re.S)]
+    assert len(terms) == len(set(terms)), f"{page}: a term underlined twice: {sorted(terms)}"

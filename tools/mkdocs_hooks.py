@@ -216,3 +216,29 @@ def _claim(name: str, page: str) -> str:
         evidence = claims.evaluate(name, _records).evidence
         return (f"*(claim `{name}` is not supported by this quick-profile build's data: {escape(evidence)}; "
                 f"the published site is built from the full study)*")
+
+
+ABBR = re.compile(r'<abbr title="([^"]*)">(.*?)</abbr>', re.S)
+
+
+def first_use_only(html: str) -> str:
+    """Keep a glossary tooltip (``<abbr>``, from includes/abbreviations.md) on a term's first use on
+    the page; later uses are plain text, so a page is not underlined all over.
+
+    >>> first_use_only('<abbr title="t">AIC</abbr> and <abbr title="t">AIC</abbr>')
+    '<abbr title="t">AIC</abbr> and AIC'
+    """
+    seen: set[str] = set()
+
+    def keep_first(match: re.Match) -> str:
+        term = match.group(2).lower()
+        if term in seen:
+            return match.group(2)
+        seen.add(term)
+        return match.group(0)
+
+    return ABBR.sub(keep_first, html)
+
+
+def on_page_content(html: str, page, config, files) -> str:
+    return first_use_only(html)
