@@ -399,3 +399,14 @@ def test_an_explorer_accuracy_shows_every_seed_and_their_mean():
     accs = records["explorer_models"]["result"]["by_kind"]["conv_flatten"]["test_acc"]
     accs[max(accs, key=int)] = [0.25, 0.75]
     assert claims.render("explorer.conv_flatten.test_acc", records, "x.md") == "50% (seeds: 25% and 75%)"
+
+
+def test_a_held_out_prediction_prints_its_interval_beside_the_measured_need():
+    records = published()
+    text = claims.render("growth.held_out.conv", records, "x.md")
+    assert text.count("predicted") == 2 and text.count("(95% interval") >= 2
+    rows = records["resolution_scaling"]["result"]["axes"]["fov"]["kinds"]["conv"]["held_out"]
+    rows["power law in pixels"][0]["consistent"] = False
+    assert "outside the interval" in claims.render("growth.held_out.conv", records, "x.md")
+    rows.pop("power law in pixels")
+    assert claims.render("growth.held_out.conv", records, "x.md").startswith("not computed")

@@ -100,6 +100,31 @@ def need_span(axis: str, kind: str) -> Claim:
                  phrase)
 
 
+def held_out(kind: str, law: str = "power law in pixels") -> Claim:
+    """A number phrase: ``law`` fitted without the two largest canvases, its prediction there with
+    the 95% bootstrap interval, beside the measured need (with its interval, or as a bound), and
+    whether they agree: ``"256 pixels: predicted 75 (95% interval 32 to 122), measured 47 (95%
+    interval 40 to 56): consistent; ..."``."""
+
+    def phrase(records: dict) -> str:
+        result = records["resolution_scaling"]["result"]
+        summary, rows = result["summary"], result["axes"]["fov"]["kinds"][kind].get("held_out", {}).get(law)
+        if not rows:
+            return "not computed (too few measured sizes)"
+        entry = summary["kinds"][kind]
+        parts = []
+        for h in rows:
+            i = summary["sizes"].index(h["size"])
+            low, high = h["interval"]
+            parts.append(f"{summary['pixels'][i]:,} pixels: predicted {h['predicted']:,.0f} (95% interval "
+                         f"{low:,.0f} to {high:,.0f}), measured "
+                         f"{need_words(entry['needed'][i], entry['censored'][i] or '', entry['needed_ci'][i])}: "
+                         f"{'consistent' if h['consistent'] else 'outside the interval'}")
+        return "; ".join(parts)
+
+    return value(f"growth.held_out.{kind}", f"the {KIND_NAMES[kind]}'s held-out prediction ({law})", phrase)
+
+
 def _memoriser_beats_dense(records: dict) -> tuple[bool, str]:
     """At every canvas where the 1-NN memoriser reaches the target, its need's interval lies wholly
     below the dense net's (or the dense net never reached the target there)."""
@@ -155,6 +180,7 @@ CLAIMS: list[Claim] = [
     positions_not_pixels("dense"),
     *(exponent("fov", kind) for kind in ("conv", "local", "dense")),
     exponent("upsampled", "dense"),
+    *(held_out(kind) for kind in ("conv", "local", "dense")),
     *(need_span("fov", kind) for kind in ("conv", "local", "dense")),
     *(need_span("upsampled", kind) for kind in ("conv", "dense")),
     guard("guard.memoriser_beats_dense", _memoriser_beats_dense,
