@@ -1,6 +1,6 @@
 """The analysis and outputs of ``python -m equidocs curves``: needs and ratios with intervals
 (:mod:`equidocs.stats`), the figure (PNG and SVG), a CSV of exactly the plotted numbers,
-``report.json`` (everything) and ``report.md`` (for people; its body is a snippet section a page can
+``report.json`` (everything) and ``report.md`` (for people; its body, :func:`body`, is what a page can
 include).
 
 A need is where the seed-mean test-accuracy curve reaches the target (interpolated in log N,
@@ -203,13 +203,18 @@ def write(report: dict, out: Path) -> list[Path]:
 
 
 def markdown(r: dict) -> str:
-    """report.md: the title and figure, then the body between snippet markers (what a page includes)."""
+    """report.md: the title and figure, then :func:`body`."""
+    title = [f"# Sample efficiency on `{Path(r['data']['source']).name}`", "",
+             "![Test accuracy against training-set size, one line per net](curves.svg)", ""]
+    return "\n".join(title) + "\n" + body(r)
+
+
+def body(r: dict) -> str:
+    """The report in Markdown, read from ``report.json`` (the site's "Your own data" page renders a
+    committed example's with it at build time)."""
     d, s, g, target = r["data"], r["split"], r["design"], r["design"]["target"]
     top = g["ladder"][-1]
-    lines = [f"# Sample efficiency on `{Path(d['source']).name}`", "",
-             "![Test accuracy against training-set size, one line per net](curves.svg)", "",
-             "<!-- --8<-- [start:body] -->",
-             f"Examples needed to reach **{target:.0%} test accuracy**, where the seed-mean curve "
+    lines = [f"Examples needed to reach **{target:.0%} test accuracy**, where the seed-mean curve "
              f"crosses it (interpolated in log N), with 95% intervals over {g['seeds']} seeds and the "
              f"{s['test']:,} test examples. A ratio is the net's need over the conv net's; a net is named "
              f"as needing fewer examples only when the ratio's interval excludes 1.", "",
@@ -265,6 +270,5 @@ def markdown(r: dict) -> str:
               f"- Command: `{r['command']}`",
               f"- Data hash `{d['hash']}`, code hash `{r['code']['curves']}` (runs: `{r['code']['runs']}`).",
               f"- equidocs {v['equidocs']}, Python {v['python']}, torch {v['torch']}, numpy {v['numpy']}, "
-              f"Pillow {v['pillow']}.",
-              "<!-- --8<-- [end:body] -->", ""]
+              f"Pillow {v['pillow']}.", ""]
     return "\n".join(lines)

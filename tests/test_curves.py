@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from equidocs import curves, curves_data
+from equidocs import curves, curves_data, curves_report
 from equidocs.cli import main
 from equidocs.curves_report import csv_rows
 from equidocs.curves_train import balanced_order
@@ -106,8 +106,8 @@ def test_outputs_exist_and_the_csv_is_the_json(first, folder):
     assert sum(r["stops"].values()) == r["compute"]["runs"] == len((first / "runs.jsonl").read_text().splitlines())
     assert r["code"]["curves"] == curves.code_hash() and len(r["data"]["hash"]) == 16
     md = (first / "report.md").read_text(encoding="utf-8")
-    assert "<!-- --8<-- [start:body] -->" in md and md.rstrip().endswith("<!-- --8<-- [end:body] -->")
-    assert "```" not in md  # a page includes it: no code fence (the doc tests would run it)
+    assert md.endswith(curves_report.body(r)) and md.startswith("# Sample efficiency on")
+    assert "```" not in md  # a page renders the body: no code fence (the doc tests would run it)
     assert all(a["need"]["text"] in md for a in r["arms"].values())
 
 
@@ -276,7 +276,7 @@ def test_the_committed_digits_example_is_fresh():
     assert {k: r["design"][k] for k in published} == published, "not the published design"
     assert (r["design"]["seeds"], r["design"]["target"]) == (5, 0.9), "not the default seeds and target"
     assert_csv_matches_json(DEMO)
-    for name in ("curves.png", "curves.svg", "report.md", "log.txt"):
+    for name in ("curves.png", "curves.svg", "log.txt"):
         assert (DEMO / name).stat().st_size > 0, name
 
 

@@ -23,6 +23,7 @@ frozen results to publish, default ``results/``, as for ``python -m equidocs sta
 from __future__ import annotations
 
 import html
+import json
 import logging
 import os
 import re
@@ -43,6 +44,9 @@ MATHJAX = ROOT / "build" / "vendor" / "node_modules" / "mathjax" / "es5" / "tex-
 TOKEN = re.compile(r"\[\[([a-z_]+)\.([A-Za-z0-9_.\-]+)\]\]")
 # [[figure:NAME | what to see]]: the lead, written on the page, opens the caption (it may hold tokens)
 FIGURE = re.compile(r"\[\[figure:([a-z_]+)(?:[ \t]*\|[ \t]*([^\n]*?))?\]\][ \t]*$", re.M)
+# [[curves-report:FOLDER]]: a committed `python -m equidocs curves` example's report, rendered from its
+# report.json (FOLDER relative to docs/), so its numbers come from the result file at build time
+CURVES_REPORT = re.compile(r"\[\[curves-report:([A-Za-z0-9_/\-]+)\]\]")
 CLAIM = re.compile(r"\[\[claim:([A-Za-z0-9_.]+)\]\]")
 LEFTOVER = re.compile(r"\[\[\s*[A-Za-z_]+\s*[.:][^\]\n]*\]\]")  # a token no rule above replaced
 SUP = re.compile(r"&lt;sup&gt;([\-−]?[0-9]{1,3})&lt;/sup&gt;")  # the one markup a number may carry
@@ -187,10 +191,21 @@ def on_page_markdown(markdown: str, page, config, files) -> str:
     prefix = "../" * src.count("/")  # Markdown links: relative to the source file
     url_prefix = "../" * page.url.count("/")  # raw HTML links: relative to the page's URL
     markdown = FIGURE.sub(lambda m: _figure(m, src, prefix, url_prefix), markdown)
+    markdown = CURVES_REPORT.sub(lambda m: _curves_report(m.group(1), src), markdown)
     markdown = CLAIM.sub(lambda m: _claim(m.group(1), src), markdown)
     markdown = TOKEN.sub(lambda m: _number(m, src), markdown)
     _no_leftover_tokens(markdown, src)
     return markdown
+
+
+def _curves_report(folder: str, page: str) -> str:
+    from equidocs import curves_report
+
+    path = ROOT / "docs" / folder / "report.json"
+    try:
+        return curves_report.body(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, KeyError) as error:
+        raise PluginError(f"{page}: [[curves-report:{folder}]]: cannot read {path}: {error}") from None
 
 
 def _no_leftover_tokens(text: str, page: str) -> None:
