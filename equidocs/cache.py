@@ -148,17 +148,38 @@ def source_hash(module: str = "equidocs", *, figures: bool = False) -> str:
     return digest.hexdigest()[:16]
 
 
-def cpu_capability() -> str:
-    """The vector instruction set torch's CPU kernels use here (e.g. ``AVX2``, ``AVX512``): runs
-    on machines with the same capability are bit-identical, across capabilities only close.
+ISA_EXTENSIONS = ("avx512_vnni", "avx512_bf16", "avx512_fp16", "avx_vnni", "amx_tile", "amx_bf16",
+                  "amx_int8")  # CPU flags on which oneDNN picks other kernels within one torch capability
 
-    >>> isinstance(cpu_capability(), str)
+
+@lru_cache(maxsize=None)
+def cpu_capability() -> str:
+    """The vector instruction sets the CPU kernels use here: torch's capability (e.g. ``AVX2``,
+    ``AVX512``), then the extensions oneDNN also dispatches on (VNNI, BF16, AMX: read from
+    ``/proc/cpuinfo``) and any ``ONEDNN_MAX_CPU_ISA`` cap. Runs on machines with the same string
+    are bit-identical; otherwise only close. (Measured: two AVX512 machines, one with AMX, trained
+    the same conv jobs to different last digits, and some to a different early-stopping step.)
+
+    >>> cpu_capability().startswith(str(torch.backends.cpu.get_cpu_capability()))
     True
     """
     try:
-        return str(torch.backends.cpu.get_cpu_capability())
+        base = str(torch.backends.cpu.get_cpu_capability())
     except Exception:  # an older torch without the query
         return "unknown"
+    flags: set[str] = set()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("flags"):
+                flags = set(line.split(":", 1)[1].split())
+                break
+    except OSError:  # not Linux: the torch capability alone
+        pass
+    extras = [f for f in ISA_EXTENSIONS if f in flags]
+    cap = os.environ.get("ONEDNN_MAX_CPU_ISA")
+    if cap:
+        extras.append(f"onednn<={cap}")
+    return f"{base} ({', '.join(extras)})" if extras else base
 
 
 def versions(device: str) -> dict[str, str]:

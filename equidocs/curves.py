@@ -39,6 +39,7 @@ import torch
 from equidocs.curves_data import Dataset, split
 from equidocs.curves_train import RunSpec, Tensors, cores, step_seconds, train_many
 from equidocs.progress import Progress, fmt_duration
+from equidocs.runstore import append_line
 
 HERE = Path(__file__).resolve().parent
 TRAIN_CODE = ("curves_train.py", "nets.py", "fit.py")  # what can change a run's numbers (with the data and split)
@@ -97,7 +98,7 @@ def code_hash(files: tuple = CURVES_CODE) -> str:
     """sha256 (16 hex digits) of the modules' code, docstrings and comments left out."""
     import hashlib
 
-    from equidocs.mechanism import code_source
+    from equidocs.runstore import code_source
 
     h = hashlib.sha256()
     for name in files:
@@ -145,14 +146,7 @@ class RunStore:
     def append(self, spec: RunSpec, result: dict) -> None:
         rec = {"key": self.key(spec), "spec": asdict(spec), "result": result, "data": self.data,
                "code": self.code, "device": self.device, "torch": torch.__version__}
-        line = (json.dumps(rec, separators=(",", ":")) + "\n").encode()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        try:
-            os.write(fd, line)  # one write of one line: a kill never leaves half a record behind
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        append_line(self.path, rec)
         self.runs[self.key(spec)] = result
 
 

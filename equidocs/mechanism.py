@@ -16,110 +16,21 @@ re-derived from the log, it reaches the same decisions.
 from __future__ import annotations
 
 import argparse
-import ast
-import hashlib
 import json
-import os
 import signal
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from equidocs import stats
 from equidocs.fit import Job, Result, fit_many
-from equidocs.mechanism_plan import MAIN_ARMS, Config, plan
+from equidocs.runstore import (CODE_FILES, DEFAULT_DIR, ROOT, RunLog, code_hash, code_source,  # noqa: F401
+                               log_path, study_key as key)
+from equidocs.mechanism_plan import MAIN_ARMS, Config, estimated_seconds, plan
 from equidocs.nets import positions
 from equidocs.progress import fmt_duration
-
-ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_DIR = ROOT / "studies" / "mechanism"
-CODE_FILES = ("nets.py", "fit.py", "data.py", "data_specs.py")  # what can change a run's numbers
-
-
-def code_source(path: Path) -> str:
-    """A module's code without comments and docstrings (they never change a number).
-
-    >>> code_source(Path(__file__).parent / "nets.py").startswith("from __future__")
-    True
-    """
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    for node in ast.walk(tree):
-        body = getattr(node, "body", None)
-        if (isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and body
-                and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
-                and isinstance(body[0].value.value, str)):
-            node.body = body[1:] or [ast.Pass()]
-    return ast.unparse(tree)
-
-
-def code_hash() -> str:
-    """sha256 (16 hex digits) of the code (docstrings and comments left out) of the modules that
-    decide a run's numbers, :data:`CODE_FILES`."""
-    h = hashlib.sha256()
-    for name in CODE_FILES:
-        h.update(name.encode() + b"\0" + code_source(Path(__file__).parent / name).encode())
-    return h.hexdigest()[:16]
-
-
-def key(job: Job) -> str:
-    return json.dumps(job.to_dict(), sort_keys=True)
-
-
-class RunLog:
-    """The append-only log of finished runs: ``load()`` it, ``append()`` one run at a time."""
-
-    def __init__(self, path: Path) -> None:
-        self.path, self.code = Path(path), code_hash()
-        self.runs: dict[str, Result] = {}
-        self.stale = 0      # runs logged under other code
-        self.cpu_s = 0.0    # CPU time of the current runs (one thread each)
-
-    def load(self) -> "RunLog":
-        if not self.path.exists():
-            return self
-        with self.path.open(encoding="utf-8") as f:
-            for lineno, line in enumerate(f, 1):
-                if not line.strip():
-                    continue
-                try:
-                    rec = json.loads(line)
-                    if rec["code"] != self.code:  # other code: its fields may differ too
-                        self.stale += 1
-                        continue
-                    job, result = Job.from_dict(rec["job"]), Result(**rec["result"])
-                except Exception as err:  # noqa: BLE001 (any malformed line is reported the same way)
-                    raise ValueError(f"{self.path}:{lineno}: expected one JSON run record "
-                                     f"{{job, result, code, ...}}; given {line[:80]!r} ({err}). "
-                                     f"Delete or fix that line to resume.") from None
-                if key(job) not in self.runs:
-                    self.runs[key(job)] = result
-                    self.cpu_s += result.cpu_s
-        return self
-
-    def get(self, job: Job) -> Result | None:
-        return self.runs.get(key(job))
-
-    def append(self, job: Job, result: Result) -> None:
-        rec = {"job": job.to_dict(), "result": result.to_dict(), "code": self.code,
-               "torch": torch.__version__, "cpu": torch.backends.cpu.get_cpu_capability()}
-        line = (json.dumps(rec, separators=(",", ":")) + "\n").encode()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        try:
-            os.write(fd, line)  # one write of one line: a kill never leaves half a record behind
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        self.runs[key(job)] = result
-        self.cpu_s += result.cpu_s
-
-
-def log_path(profile: str, folder: Path | str | None = None) -> Path:
-    return Path(folder or DEFAULT_DIR) / f"runs-{profile}.jsonl"
-
 
 def _remaining_guess(cfg: Config, state: dict) -> int:
     """A rough count of the runs a condition still needs (for the progress line only)."""
@@ -171,7 +82,8 @@ def run(profile: str = "quick", *, workers: int = 1, folder: Path | str | None =
                 f"{result.steps} steps {result.wall_s:.1f}s | ETA ~{fmt_duration(eta)} "
                 f"(at this session's mean run time; larger canvases are slower)")
 
-        fit_many(pending, workers=workers, on_result=finished)
+        longest_first = sorted(pending, key=lambda j: -estimated_seconds(cfg, j))  # less idle time
+        fit_many(longest_first, workers=workers, on_result=finished)
     say(f"mechanism {profile}: complete, {len(log.runs)} runs, {fmt_duration(log.cpu_s)} CPU")
     return states
 

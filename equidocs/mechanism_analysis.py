@@ -76,7 +76,7 @@ def _record(rec: object, i: int) -> tuple[Job, Result]:
 
 def ladders(log_runs: Iterable, cfg: Config) -> dict[tuple[str, int], Ladder]:
     """The finished ladders, (arm, canvas) -> :class:`Ladder`, as the planner derives them from the
-    runs (the first record of a job wins, as in :class:`equidocs.mechanism.RunLog`). ``log_runs``:
+    runs (the first record of a job wins, as in :class:`equidocs.runstore.RunLog`). ``log_runs``:
     a loaded ``RunLog`` (current code only), or records: JSON-line dicts or (Job, Result) pairs, taken
     as given (filtering runs logged under other code is the caller's job; ``RunLog`` does it)."""
     if not isinstance(cfg, Config):
@@ -170,10 +170,10 @@ def _pm(v: float | None, ci: list | None) -> str:
 
 
 def report(path: str, *, profile: str = "full", draws: int = 200, stream=sys.stdout) -> dict:
-    """Load a run log (current code only, :class:`equidocs.mechanism.RunLog`), analyse it and print
+    """Load a run log (current code only, :class:`equidocs.runstore.RunLog`), analyse it and print
     the needs per arm and size (sizes with a finished condition), then each arm's exponent, law,
     local slopes and leave-one-size-out miss. Returns the summary."""
-    from equidocs.mechanism import RunLog  # imported here: mechanism may import this module
+    from equidocs.runstore import RunLog
 
     cfg, log = Config.profile(profile), RunLog(path).load()
     summary = analyse(log, cfg, draws=draws)

@@ -17,7 +17,10 @@ Per condition (arm, canvas size), in order:
 
 Caps come from compute: the largest rung whose estimated run time (``expected_epochs`` passes at
 the widest tuned setting, FLOPs counted by torch at an assumed ``gflops`` one-thread rate, and at
-least ``min_steps`` steps) fits ``run_budget_s``, and at most ``max_cap``.
+least ``min_steps`` steps) fits ``run_budget_s``, and at most ``max_cap``. On the ``large_sizes``
+canvases, where the dense net's need passes 2^17, the budget per run is ``large_run_budget_s`` and
+the cap at most ``large_max_cap``. The memoriser has no training cost; its cap is the size's largest
+(at most ``memoriser_max_cap``: its distance table grows with the training set).
 """
 
 from __future__ import annotations
@@ -43,8 +46,12 @@ class Config:
     arms: tuple = ARMS
     target: float = 0.9             # test accuracy whose crossing N is measured
     floor: int = 4                  # smallest training set (one example per class)
-    max_cap: int = 131072           # largest training set of any arm (2^17)
+    max_cap: int = 131072           # largest training set of any arm (2^17) ...
     run_budget_s: float = 600.0     # cap: the largest rung whose estimated run fits this
+    large_sizes: tuple = (20, 24)   # ... except on these canvases:
+    large_max_cap: int = 1048576    # 2^20
+    large_run_budget_s: float = 3600.0
+    memoriser_max_cap: int = 524288  # 2^19: memory (training pixels plus a 1,024-row distance table)
     expected_epochs: int = 40       # passes a run is assumed to take (early stopping), for the caps
     gflops: float = 25.0            # assumed one-thread training rate, for the caps
     seeds_main: int = 10            # ladder seeds of conv, local, dense
@@ -67,7 +74,7 @@ class Config:
         if name == "full":
             return cls()
         if name == "quick":
-            return cls(sizes=(6, 8), max_cap=512, seeds_main=3, seeds_other=2, tune_seeds=(0,),
+            return cls(sizes=(6, 8), max_cap=512, large_sizes=(), seeds_main=3, seeds_other=2, tune_seeds=(0,),
                        lr_grid=(3e-3, 1e-2), wd_grid=(0.0, 1e-3), width_grid=(16, 8),
                        hidden_grid=(256, 64), wave=2,
                        job=dict(epochs=20, min_steps=150, min_evals=10, patience=4, fit_loss=1e-3,
@@ -99,10 +106,14 @@ def train_flops_per_example(arm: str, canvas: int, width: int, hidden: int) -> i
 
 
 def cap(cfg: Config, arm: str, canvas: int) -> int:
-    """The largest ladder rung (<= max_cap) whose estimated run time fits ``run_budget_s``."""
-    rungs = ladder(cfg.floor, cfg.max_cap)
+    """The largest ladder rung (<= the size's max cap) whose estimated run time fits the size's
+    budget per run; see the module's docstring."""
+    large = canvas in cfg.large_sizes
+    top, budget = ((cfg.large_max_cap, cfg.large_run_budget_s) if large
+                   else (cfg.max_cap, cfg.run_budget_s))
     if arm == "memoriser":
-        return rungs[-1]
+        return ladder(cfg.floor, min(top, cfg.memoriser_max_cap))[-1]
+    rungs = ladder(cfg.floor, top)
     per = train_flops_per_example(arm, canvas, max(cfg.width_grid), max(cfg.hidden_grid))
     batch = cfg.job["batch_size"]
 
@@ -110,8 +121,18 @@ def cap(cfg: Config, arm: str, canvas: int) -> int:
         examples = max(cfg.expected_epochs * n, cfg.job["min_steps"] * min(batch, n))
         return examples * per / (cfg.gflops * 1e9)
 
-    fits = [n for n in rungs if seconds(n) <= cfg.run_budget_s]
+    fits = [n for n in rungs if seconds(n) <= budget]
     return fits[-1] if fits else rungs[0]
+
+
+def estimated_seconds(cfg: Config, job: Job) -> float:
+    """A job's estimated one-thread run time (as for the caps; the memoriser counts as free), used to
+    start the longest runs of a batch first."""
+    if job.arm == "memoriser":
+        return 0.0
+    per = train_flops_per_example(job.arm, job.canvas, job.width, job.hidden)
+    examples = max(cfg.expected_epochs * job.n_train, job.min_steps * min(job.batch_size, job.n_train))
+    return examples * per / (cfg.gflops * 1e9)
 
 
 def base_job(cfg: Config, arm: str, canvas: int) -> Job:

@@ -58,6 +58,9 @@ ARM_STYLES = {  # arm -> (kind whose colour it takes, or "" for the muted colour
     "conv+perm": ("conv", "p", "--"),                 # pixels shuffled (captions: "dashed")
     "dense+perm": ("dense", "<", "--"),               # pixels shuffled
     "conv+flatten": ("conv", "h", ":"),               # flatten readout instead of pooling ("dotted")
+    "conv_flatten": ("conv", "h", ":"),               # the mechanism study's names for the same arms
+    "local_flatten": ("local", "h", ":"),
+    "cnn_fc": ("conv", "8", "-."),                    # conv stages, then a dense head
     "dense+shift": ("dense", ">", "--"),              # trained with shift augmentation ("dashed")
     "conv+global": ("conv", "*", "--"),               # one whole-canvas kernel
     "local+global": ("local", "H", "--"),             # whole-canvas windows

@@ -11,10 +11,11 @@ frozen result, from which ``python -m equidocs audit`` replays jobs.
 from __future__ import annotations
 
 import ast
+import dataclasses
 import hashlib
 import json
-import dataclasses
 import logging
+import os
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import asdict, dataclass, field
@@ -30,8 +31,19 @@ class JobSpecError(ValueError):
     """A job spec (from a results file or the run store) that this project could not have written."""
 
 
+def is_fit_job(job) -> bool:
+    """Whether ``job`` is a mechanism-study run (:class:`equidocs.fit.Job`) rather than a
+    :class:`equidocs.train.Job`. Both kinds are stored, recorded and replayed alike."""
+    from equidocs.fit import Job as FitJob
+
+    return isinstance(job, FitJob)
+
+
 def job_to_dict(job) -> dict[str, Any]:
-    """A job as plain JSON data (what a frozen result records, and what :func:`job_from_dict` reads)."""
+    """A job as plain JSON data (what a frozen result records, and what :func:`job_from_dict` reads);
+    a mechanism-study job is ``{"fit": {...}}``."""
+    if is_fit_job(job):
+        return {"fit": job.to_dict()}
     return json.loads(json.dumps(asdict(job), default=list))
 
 
@@ -48,6 +60,8 @@ def job_from_dict(data: Any):
     """
     from equidocs.train import Job, TrainConfig
 
+    if isinstance(data, dict) and set(data) == {"fit"}:
+        return _fit_job_from_dict(data["fit"])
     check_job_spec(data)
     fields = dict(data)
     try:
@@ -55,6 +69,22 @@ def job_from_dict(data: Any):
     except (TypeError, ValueError) as error:
         raise JobSpecError(f"job spec train={fields.get('train')!r}: {error}") from None
     return Job(**fields)
+
+
+def _fit_job_from_dict(data: Any):
+    """A mechanism-study job (:class:`equidocs.fit.Job`) from its ``to_dict()``, validated.
+
+    >>> _fit_job_from_dict({"arm": "conv", "canvas": 8, "n_train": 16, "seed": 0}).arm
+    'conv'
+    """
+    from equidocs.fit import Job as FitJob
+
+    if not isinstance(data, dict):
+        raise JobSpecError(f"job spec fit={data!r}: expected an object of equidocs.fit.Job fields")
+    try:
+        return FitJob.from_dict(data)
+    except (TypeError, ValueError) as error:
+        raise JobSpecError(f"job spec fit={data!r}: {error}") from None
 
 
 def _top_level_functions(module: str) -> set[str]:
@@ -123,12 +153,12 @@ def check_job_spec(data: Any) -> None:
 
 
 def result_digest(result: dict[str, Any]) -> str:
-    """SHA-256 (16 hex digits) of a run's result without its wall time: equal runs, equal digests.
+    """SHA-256 (16 hex digits) of a run's result without its clocks: equal runs, equal digests.
 
     >>> result_digest({"test_acc": 0.5, "wall_s": 1.0}) == result_digest({"test_acc": 0.5, "wall_s": 9.0})
     True
     """
-    payload = {k: v for k, v in result.items() if k != "wall_s"}
+    payload = finite({k: v for k, v in result.items() if k not in CLOCKS})  # NaN as stored: null
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -139,7 +169,10 @@ def spec_key(job) -> str:
 
 def job_key(job, device: str) -> str:
     """Key of a job's result: its spec, the training code (and probe module) and the versions."""
-    modules = ["equidocs.train"] + ([job.probe.partition(":")[0]] if job.probe else [])
+    if is_fit_job(job):
+        modules = ["equidocs.fit"]
+    else:
+        modules = ["equidocs.train"] + ([job.probe.partition(":")[0]] if job.probe else [])
     payload = {"job": job_to_dict(job), "source": [cache.source_hash(m) for m in modules],
                "versions": cache.versions(device)}
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:24]
@@ -172,22 +205,26 @@ class RunStore:
         elif not self.reuse:
             return None
         else:
-            data = self._read(self._path(job_key(job, self.device)))
+            data = self._read(self._path(job_key(job, self.device)), is_fit_job(job))
             if data is None:
                 return None
         self.hits += 1
-        result = _result(data)
+        result = _result(data, is_fit_job(job))
         self.log.append((job, result))
         return result
 
-    def _read(self, path: Path) -> dict | None:
+    def note(self, job, result) -> None:
+        """Log a run found elsewhere (the mechanism study's committed log) as one of this session's."""
+        self.log.append((job, result))
+
+    def _read(self, path: Path, fit: bool = False) -> dict | None:
         """A stored run's numbers; a truncated, garbled or wrong-shape file is named, removed and
         trained again."""
         if not path.exists():
             return None
         try:
             data = json.loads(path.read_text())
-            _result(data)
+            _result(data, fit)
             return data
         except (ValueError, UnicodeDecodeError, TypeError) as error:
             log.warning("run store: %s is not a stored run (%s); it is removed and the run trained again",
@@ -198,20 +235,24 @@ class RunStore:
     def put(self, job, result) -> None:
         """Save a finished run (atomically) and log it."""
         if not self.strict:
-            cache.write_json_atomic(self._path(job_key(job, self.device)), result.to_dict())
+            cache.write_json_atomic(self._path(job_key(job, self.device)), finite(result.to_dict()))
         self.log.append((job, result))
 
 
-def _result(data: Any):
-    """A RunResult from stored data; TypeError naming the fields when the shape is wrong."""
-    from equidocs.train import RunResult
+def _result(data: Any, fit: bool = False):
+    """A RunResult (``fit``: an :class:`equidocs.fit.Result`) from stored data; TypeError naming the
+    fields when the shape is wrong."""
+    if fit:
+        from equidocs.fit import Result as cls
+    else:
+        from equidocs.train import RunResult as cls
 
-    names = [f.name for f in dataclasses.fields(RunResult)]
-    required = [f.name for f in dataclasses.fields(RunResult) if f.default is dataclasses.MISSING]
+    names = [f.name for f in dataclasses.fields(cls)]
+    required = [f.name for f in dataclasses.fields(cls) if f.default is dataclasses.MISSING]
     if not isinstance(data, dict) or set(data) - set(names) or set(required) - set(data):
         got = sorted(data) if isinstance(data, dict) else type(data).__name__
         raise TypeError(f"expected a run result with fields {names}, got {got}")
-    return RunResult(**data)
+    return cls(**data)
 
 
 _ACTIVE: ContextVar[RunStore | None] = ContextVar("equidocs_run_store", default=None)
@@ -240,6 +281,24 @@ def default_store(device: str, reuse: bool = True) -> RunStore:
 
 RECORDED = ("kind", "n_train", "seed", "lr", "params", "steps", "stop", "hit_budget", "train_acc",
             "val_acc", "test_acc", "train_loss", "probe")  # what a frozen result keeps of each run
+FIT_RECORDED = ("stop", "steps", "epochs", "best_epoch", "evals", "train_acc", "val_acc", "test_acc",
+                "val_loss", "params", "cpu_s")  # ... of each mechanism-study run (its cost: cpu_s)
+CLOCKS = ("wall_s", "cpu_s")  # differ from run to run: left out of digests and replay comparisons
+
+
+def finite(numbers: dict[str, Any]) -> dict[str, Any]:
+    """A run's numbers with NaN / infinities as None (JSON has no NaN; the memoriser has no loss).
+
+    >>> finite({"val_loss": float("nan"), "steps": 3})
+    {'val_loss': None, 'steps': 3}
+    """
+    return {k: None if isinstance(v, float) and v != v or v in (float("inf"), float("-inf")) else v
+            for k, v in numbers.items()}
+
+
+def recorded_fields(job) -> tuple[str, ...]:
+    """What a frozen result keeps of a run of ``job``'s kind."""
+    return FIT_RECORDED if is_fit_job(job) else RECORDED
 
 
 def compact(log: list) -> list[dict[str, Any]]:
@@ -251,7 +310,7 @@ def compact(log: list) -> list[dict[str, Any]]:
     entries = {}
     for job, result in log:
         full = result.to_dict()
-        entries[spec_key(job)] = {"job": job_to_dict(job), **{k: full[k] for k in RECORDED},
+        entries[spec_key(job)] = {"job": job_to_dict(job), **finite({k: full[k] for k in recorded_fields(job)}),
                                   "digest": result_digest(full)}
     return [entries[k] for k in sorted(entries)]
 
@@ -262,14 +321,118 @@ def replay_store(runs: list[dict[str, Any]], device: str) -> RunStore:
     (:func:`check_job_spec`); two entries for one job raise :class:`JobSpecError`."""
     preset = {}
     for i, entry in enumerate(runs):
-        if not isinstance(entry, dict) or "job" not in entry or set(RECORDED) - set(entry):
+        if not isinstance(entry, dict) or "job" not in entry:
             raise JobSpecError(f"runs[{i}]: expected a recorded run with 'job' and {list(RECORDED)}")
         try:
             job = job_from_dict(entry["job"])
         except JobSpecError as error:
             raise JobSpecError(f"runs[{i}]: {error}") from None
+        fields = recorded_fields(job)
+        if set(fields) - set(entry):
+            raise JobSpecError(f"runs[{i}]: expected a recorded run with 'job' and {list(fields)}")
         key = spec_key(job)
         if key in preset:
             raise JobSpecError(f"runs[{i}]: a second entry for the job of an earlier run")
-        preset[key] = {**{k: entry[k] for k in RECORDED}, "loss_curve": [], "wall_s": 0.0}
+        clocks = {"wall_s": 0.0} if is_fit_job(job) else {"loss_curve": [], "wall_s": 0.0}
+        preset[key] = {**{k: entry[k] for k in fields}, **clocks}
     return RunStore(Path("/nonexistent"), device, preset=preset, strict=True)
+
+
+# --- The mechanism study's log (issue 27): one JSON line per finished run, committed with the project.
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DIR = ROOT / "studies" / "mechanism"
+CODE_FILES = ("nets.py", "fit.py", "data.py", "data_specs.py")  # what can change a run's numbers
+
+
+def code_source(path: Path) -> str:
+    """A module's code without comments and docstrings (they never change a number).
+
+    >>> code_source(Path(__file__).parent / "nets.py").startswith("from __future__")
+    True
+    """
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if (isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and body
+                and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
+                and isinstance(body[0].value.value, str)):
+            node.body = body[1:] or [ast.Pass()]
+    return ast.unparse(tree)
+
+
+def code_hash() -> str:
+    """sha256 (16 hex digits) of the code (docstrings and comments left out) of the modules that
+    decide a run's numbers, :data:`CODE_FILES`."""
+    h = hashlib.sha256()
+    for name in CODE_FILES:
+        h.update(name.encode() + b"\0" + code_source(Path(__file__).parent / name).encode())
+    return h.hexdigest()[:16]
+
+
+def append_line(path: Path, record: dict) -> None:
+    """Append ``record`` to the JSON-lines file ``path`` as one line, in one write, flushed to disk:
+    a kill never leaves half a record behind (the run logs of the study and of ``curves``)."""
+    line = (json.dumps(record, separators=(",", ":")) + "\n").encode()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, line)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def study_key(job) -> str:
+    """A study job's key in a :class:`RunLog`: its fields as sorted JSON."""
+    return json.dumps(job.to_dict(), sort_keys=True)
+
+
+class RunLog:
+    """The append-only log of finished runs: ``load()`` it, ``append()`` one run at a time."""
+
+    def __init__(self, path: Path) -> None:
+        self.path, self.code = Path(path), code_hash()
+        self.runs: dict = {}  # study_key -> equidocs.fit.Result
+        self.stale = 0      # runs logged under other code
+        self.cpu_s = 0.0    # CPU time of the current runs (one thread each)
+
+    def load(self) -> "RunLog":
+        from equidocs.fit import Job as FitJob, Result as FitResult
+
+        if not self.path.exists():
+            return self
+        with self.path.open(encoding="utf-8") as f:
+            for lineno, line in enumerate(f, 1):
+                if not line.strip():
+                    continue
+                try:
+                    rec = json.loads(line)
+                    if rec["code"] != self.code:  # other code: its fields may differ too
+                        self.stale += 1
+                        continue
+                    job, result = FitJob.from_dict(rec["job"]), FitResult(**rec["result"])
+                except Exception as err:  # noqa: BLE001 (any malformed line is reported the same way)
+                    raise ValueError(f"{self.path}:{lineno}: expected one JSON run record "
+                                     f"{{job, result, code, ...}}; given {line[:80]!r} ({err}). "
+                                     f"Delete or fix that line to resume.") from None
+                if study_key(job) not in self.runs:
+                    self.runs[study_key(job)] = result
+                    self.cpu_s += result.cpu_s
+        return self
+
+    def get(self, job):
+        return self.runs.get(study_key(job))
+
+    def append(self, job, result) -> None:
+        import torch
+
+        rec = {"job": job.to_dict(), "result": result.to_dict(), "code": self.code,
+               "torch": torch.__version__, "cpu": cache.cpu_capability()}
+        append_line(self.path, rec)
+        self.runs[study_key(job)] = result
+        self.cpu_s += result.cpu_s
+
+
+def log_path(profile: str, folder: Path | str | None = None) -> Path:
+    return Path(folder or DEFAULT_DIR) / f"runs-{profile}.jsonl"

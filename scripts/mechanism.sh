@@ -5,6 +5,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p build
-nohup .venv/bin/python -m equidocs.mechanism run --profile full --workers "${WORKERS:-1}" \
+nohup nice -n 10 .venv/bin/python -m equidocs.mechanism run --profile full --workers "${WORKERS:-1}" \
   >> build/mechanism-full.log 2>&1 &
 echo "pid $!; log build/mechanism-full.log; table: .venv/bin/python -m equidocs.mechanism status --profile full"

@@ -1,7 +1,8 @@
 """The capacity control (equidocs.experiments.capacity) on a fake trainer whose accuracy is a known
-function of (kind, model size, canvas, training-set size): the baseline sizes must be the growth
-study's very jobs, the needs and exponents must come out as set, and the verdicts must follow the
-intervals (inconclusive when capacity and kind make no difference, naming what does otherwise)."""
+function of (kind, model size, canvas, training-set size): the protocol must be the one the
+published result was measured with, the baseline sizes must be the site's standard nets, the needs
+and exponents must come out as set, and the verdicts must follow the intervals (inconclusive when
+capacity and kind make no difference, naming what does otherwise)."""
 
 import io
 import json
@@ -17,11 +18,11 @@ import pytest
 from matplotlib.colors import to_hex
 from matplotlib.text import Text
 
-from equidocs import runstore
+from equidocs import frozen
 from equidocs.experiments import RunContext
 from equidocs.experiments import capacity as cap
-from equidocs.experiments import resolution_scaling as rs
 from equidocs.experiments import search
+from equidocs.experiments.common import MODEL
 from equidocs.plotting import FIG_WIDTH, KIND_COLORS, SMALL_FONT, theme
 from equidocs.train import RunResult
 
@@ -76,15 +77,33 @@ def by_id(result: dict) -> dict:
 
 # ---- design and protocol --------------------------------------------------------------------------
 
-def test_the_search_settings_are_the_growth_studys():
-    for profile in ("quick", "full"):
-        mine, theirs = cap.Config.profile(profile), rs.Config.profile(profile)
-        for f in ("task", "target", "floor", "cap", "pilot_lr", "lr_grid", "tune_seeds", "tune_cap", "extend",
-                  "epochs", "min_steps", "fit_loss", "patience", "model"):
-            assert getattr(mine, f) == getattr(theirs, f), (profile, f)
-        assert mine.seeds == theirs.seeds
+ROOT = Path(__file__).resolve().parent.parent
+SEARCH = ("task", "target", "floor", "cap", "pilot_lr", "lr_grid", "tune_seeds", "tune_cap", "extend", "epochs",
+          "min_steps", "fit_loss", "patience", "model")  # the search protocol (search.py reads these)
+
+
+def test_the_protocol_is_the_one_the_published_result_was_measured_with():
+    """The protocol lives in capacity's own Config (it no longer borrows the growth study's): every
+    field of the full profile equals what results/capacity.json recorded, so the frozen runs stay
+    this experiment's runs."""
+    recorded = frozen.read("capacity", ROOT / "results")["config"]
+    current = frozen.current_config("capacity")
+    assert set(current) == set(recorded)
+    for f in current:
+        assert current[f] == recorded[f], f
+    assert cap.Config().model == MODEL and cap.Config().target == 0.9
     assert {f.name for f in fields(cap.Config)} >= {"floor", "cap", "pilot_lr", "lr_grid", "tune_seeds",
                                                       "extend", "epochs", "min_steps", "fit_loss", "patience"}
+
+
+def test_the_quick_profile_keeps_the_task_target_and_model_and_shrinks_the_search():
+    quick, full = cap.Config.profile("quick"), cap.Config.profile("full")
+    for f in ("task", "target", "floor", "pilot_lr", "fit_loss", "patience", "model", "margin"):
+        assert getattr(quick, f) == getattr(full, f), f
+    assert set(quick.canvases) != set(full.canvases) and len(quick.canvases) == 2
+    assert len(quick.seeds) < len(full.seeds) and quick.tune_cap < full.tune_cap
+    assert all(quick.cap[k] < full.cap[k] for k in full.cap) and set(quick.lr_grid) <= set(full.lr_grid)
+    assert set(quick.dense_hidden) <= set(full.dense_hidden) and set(quick.conv_width) <= set(full.conv_width)
 
 
 def test_the_design_sweeps_each_capacity_once_with_the_baseline_on_both_dense_sweeps():
@@ -102,10 +121,10 @@ def test_the_design_sweeps_each_capacity_once_with_the_baseline_on_both_dense_sw
 
 
 @pytest.mark.parametrize("profile", ["quick", "full"])
-def test_baseline_conditions_train_the_growth_studys_very_jobs(profile, monkeypatch):
-    """Same canvas, same kind, MODEL: the search issues every job the growth study issued (by the
-    run store's key), so its finished runs are reused, not retrained; the margin rungs on each side
-    of the bracket are the only new ones."""
+def test_baseline_conditions_train_the_standard_nets_with_the_configs_protocol(profile, monkeypatch):
+    """Every (kind, canvas) has a baseline condition on the site's standard net (common.MODEL, so
+    its runs are the standard nets' runs in the run store), and every job of the search is trained
+    on the config's task and with the config's budget."""
     jobs = []
 
     def recording(batch, **kw):
@@ -113,26 +132,15 @@ def test_baseline_conditions_train_the_growth_studys_very_jobs(profile, monkeypa
         return fake(known_need)(batch, **kw)
 
     monkeypatch.setattr(search, "train_many", recording)
-    mine = replace(cap.Config.profile(profile), seeds=cap.Config.profile(profile).seeds)
-    cap.measure(mine, CTX)
-    ours = [j for j in jobs if j.model == mine.model]
-    jobs.clear()
-    monkeypatch.setattr(rs, "memoriser", lambda conds, seeds, cfg: {c: [{"n": 4, "acc": [1.0] * len(seeds)}]
-                                                                     for c in conds})
-    growth = replace(rs.Config.profile(profile), sides=mine.canvases, boot=5)
-    rs.measure_axis("field of view", growth, CTX)
-    theirs = list(jobs)
-
-    def keyed(js):
-        out = {}
-        for j in js:
-            out.setdefault((j.kind, j.data["canvas"]), set()).add(runstore.spec_key(j))
-        return out
-
-    assert set(keyed(theirs)) == {(k, c) for k in ("conv", "local", "dense") for c in mine.canvases}
-    assert set(keyed(ours)) == set(keyed(theirs))
-    for key, specs in keyed(theirs).items():
-        assert specs <= keyed(ours)[key], key
+    cfg = cap.Config.profile(profile)
+    cap.measure(cfg, CTX)
+    baseline = {(j.kind, j.data["canvas"]) for j in jobs if j.model == MODEL}
+    assert baseline == {(k, c) for k in ("conv", "local", "dense") for c in cfg.canvases}
+    for j in jobs:
+        assert j.data == {**cfg.task, "canvas": j.data["canvas"]} and j.data["canvas"] in cfg.canvases
+        assert j.train == replace(search.budget(cfg, j.n_train), lr=j.train.lr), j
+        assert set(j.model) == set(MODEL) and sum(j.model[k] != MODEL[k] for k in MODEL) <= 1
+        assert cfg.floor <= j.n_train <= cfg.cap[j.kind]
 
 
 # ---- the statistics, on known needs -----------------------------------------------------------------

@@ -165,54 +165,171 @@ def test_swapping_conv_and_dense_in_the_published_results_breaks_their_claims():
         assert not claims.evaluate(name, records).holds, name
 
 
-def growth_record(dense=(2.0, 1.6, 2.4), conv=(0.4, 0.1, 0.7), dense_upsampled=(0.1, -0.1, 0.3)):
-    kind = lambda b, lo, hi: {"exponent_d": b, "exponent_d_ci": [lo, hi]}  # noqa: E731
-    return {"resolution_scaling": {"result": {"summary": {"kinds": {
-        "dense": kind(*dense), "conv": kind(*conv), "local": {"exponent_d": None, "exponent_d_ci": None}},
-        "pixels_per_object": {"kinds": {"dense": kind(*dense_upsampled)}}}}}}
+GROWTH_EXPONENTS = {  # arm -> (exponent b in N ∝ positions^b, its 95% interval): the published ordering
+    "conv": (0.0, -0.1, 0.1), "cnn_fc": (0.9, 0.8, 1.05), "local": (1.25, 1.2, 1.33),
+    "conv_flatten": (1.3, 1.15, 1.6), "local_flatten": (1.5, 1.4, 1.7), "dense": (2.5, 2.0, 3.0),
+    "memoriser": (4.5, 2.8, 5.3)}
+GROWTH_LAWS = {"conv": "inconclusive", "local": "power law in positions", "dense": "power law in pixels",
+               "memoriser": "exponential in side length"}
+GROWTH_SIZES = [6, 8, 16]
 
 
-def test_growth_guard_needs_separated_exponent_intervals():
-    name = "guard.growth.dense_faster_than_conv"
-    verdict = claims.evaluate(name, growth_record())
-    assert verdict.holds and verdict.sentence == ""
-    assert "dense: N ∝ d^2.00 (1.60 to 2.40); conv: N ∝ d^0.40 (0.10 to 0.70)" in verdict.evidence
-    overlapping = growth_record(dense=(1.0, 0.6, 1.4))
-    verdict = claims.evaluate(name, overlapping)
-    assert not verdict.holds and "0.60" in verdict.evidence
-    swapped = growth_record(dense=(0.4, 0.1, 0.7), conv=(2.0, 1.6, 2.4))
-    assert not claims.evaluate(name, swapped).holds
+def growth_record(versus=("inconclusive", "below", "inconclusive"), **exponents):
+    """A mechanism-study record whose growth guards all hold; ``exponents`` replaces an arm's
+    (exponent, low, high) (``None``: no fit)."""
+    kinds = {}
+    for arm, fit in {**GROWTH_EXPONENTS, **exponents}.items():
+        b, low, high = fit or (None, None, None)
+        law = GROWTH_LAWS.get(arm, "power law in positions")
+        kinds[arm] = {"exponent": b, "exponent_ci": None if fit is None else [low, high], "best_law": law,
+                      "exponent_positions_law_ci": None if fit is None else [low - 0.6, low - 0.1],
+                      "law_win_frequency": {law: 0.9, "exponential in side length": 0.02},
+                      "needed": [10.0 * (s - 4) ** 2 for s in GROWTH_SIZES], "censored": [None] * len(GROWTH_SIZES)}
+    summary = {"sizes": list(GROWTH_SIZES), "positions": [(s - 4) ** 2 for s in GROWTH_SIZES], "kinds": kinds}
+    return {"resolution_scaling": {"result": {"summary": summary, "dense_vs_memoriser": list(versus)}}}
 
 
-def test_growth_guard_without_a_fit_does_not_hold():
-    verdict = claims.evaluate("guard.growth.local_faster_than_conv", growth_record())
+def growth_kinds(records: dict) -> dict:
+    return records["resolution_scaling"]["result"]["summary"]["kinds"]
+
+
+FASTER = sorted(n for n in claims.CLAIMS if re.fullmatch(r"guard\.growth\.\w+_faster_than_\w+", n))
+
+
+def test_every_growth_guard_holds_on_the_synthetic_study():
+    growth = [n for n in claims.CLAIMS if n.startswith("guard.growth.")]
+    assert len(FASTER) >= 9 and len(growth) >= 19
+    for name in growth:
+        verdict = claims.evaluate(name, growth_record())
+        assert verdict.holds and verdict.sentence == "", f"{name}: {verdict.evidence}"
+
+
+def test_grows_faster_prints_both_exponents_with_their_intervals():
+    verdict = claims.evaluate("guard.growth.dense_faster_than_conv", growth_record())
+    assert verdict.evidence.endswith("dense: positions^2.50 (2.00 to 3.00); conv: positions^0.00 (-0.10 to 0.10)")
+
+
+def test_dense_steeper_at_frontier_needs_the_frontier_exponent_above_the_positions_law():
+    name = "guard.growth.dense_steeper_at_frontier"
+    record = growth_record()
+    assert claims.evaluate(name, record).holds
+    growth_kinds(record)["dense"]["exponent_positions_law_ci"] = [1.8, 2.6]  # the frontier's 2.5 inside it
+    assert not claims.evaluate(name, record).holds
+    growth_kinds(record)["dense"]["exponent_positions_law_ci"] = None
+    assert not claims.evaluate(name, record).holds
+
+
+@pytest.mark.parametrize("arm", ["local", "conv_flatten", "local_flatten"])
+def test_a_partial_designs_positions_law_guard_fails_on_another_verdict(arm):
+    name = f"guard.growth.{arm}_positions_power_law"
+    record = growth_record()
+    assert claims.evaluate(name, record).holds
+    growth_kinds(record)[arm]["best_law"] = "inconclusive"
+    assert not claims.evaluate(name, record).holds
+
+
+@pytest.mark.parametrize("name", FASTER)
+def test_grows_faster_fails_when_the_intervals_overlap_or_the_order_flips(name):
+    steeper, flatter = re.fullmatch(r"guard\.growth\.(\w+)_faster_than_(\w+)", name).groups()
+    b, low, high = GROWTH_EXPONENTS[flatter]
+    touching = growth_record(**{steeper: (high + 0.5, high, high + 1.0)})   # low end on the other's high end
+    assert not claims.evaluate(name, touching).holds
+    overlapping = growth_record(**{steeper: (high + 0.5, high - 0.05, high + 1.0)})
+    assert not claims.evaluate(name, overlapping).holds
+    flipped = growth_record(**{steeper: GROWTH_EXPONENTS[flatter], flatter: GROWTH_EXPONENTS[steeper]})
+    assert not claims.evaluate(name, flipped).holds
+    apart = growth_record(**{steeper: (high + 0.5, high + 0.01, high + 1.0)})
+    assert claims.evaluate(name, apart).holds
+
+
+def test_grows_faster_without_a_fitted_exponent_does_not_hold():
+    verdict = claims.evaluate("guard.growth.local_faster_than_conv", growth_record(local=None))
     assert not verdict.holds and "no fitted exponent for local" in verdict.evidence
+    verdict = claims.evaluate("guard.growth.local_faster_than_conv", growth_record(conv=None))
+    assert not verdict.holds and "no fitted exponent for conv" in verdict.evidence
 
 
-def test_positions_not_pixels_needs_the_canvas_exponent_clear_of_the_upsampled_one():
-    assert claims.evaluate("guard.growth.dense_positions_not_pixels", growth_record()).holds
-    close = growth_record(dense_upsampled=(1.5, 1.0, 2.0))
-    assert not claims.evaluate("guard.growth.dense_positions_not_pixels", close).holds
+def test_conv_flat_needs_zero_inside_the_conv_exponents_interval():
+    name = "guard.growth.conv_flat"
+    assert claims.evaluate(name, growth_record(conv=(0.0, 0.0, 0.2))).holds   # an end on zero still contains it
+    for fit in ((0.2, 0.05, 0.35), (-0.3, -0.5, -0.1)):   # growing, shrinking
+        verdict = claims.evaluate(name, growth_record(conv=fit))
+        assert not verdict.holds and "conv: positions^" in verdict.evidence
+    verdict = claims.evaluate(name, growth_record(conv=None))
+    assert not verdict.holds and "not fitted" in verdict.evidence
 
 
-def test_an_exponent_reads_with_its_interval_or_says_why_it_has_none():
-    assert claims.render("growth.exponent.fov.dense", growth_record(), "x.md") == "2.00 (95% interval 1.60 to 2.40)"
-    assert claims.render("growth.exponent.upsampled.dense", growth_record(), "x.md") == \
-        "0.10 (95% interval -0.10 to 0.30)"
-    local = growth_record()
-    assert claims.render("growth.exponent.fov.local", local, "x.md") == "not fitted (too few measured sizes)"
-    local["resolution_scaling"]["result"]["summary"]["kinds"]["local"]["exponent_d"] = 4.0
-    assert "no interval" in claims.render("growth.exponent.fov.local", local, "x.md")
+def test_halves_near_linear_needs_both_exponents_near_one_and_both_intervals_above_three_quarters():
+    name = "guard.growth.halves_near_linear"
+    verdict = claims.evaluate(name, growth_record())
+    assert verdict.holds and "conv_flatten: positions^1.30 (1.15 to 1.60); local: positions^1.25 (1.20 to 1.33)" in verdict.evidence
+    assert not claims.evaluate(name, growth_record(conv_flatten=(2.0, 1.8, 2.2))).holds   # quadratic
+    assert not claims.evaluate(name, growth_record(local=(0.5, 0.4, 0.6))).holds           # well below linear
+    assert not claims.evaluate(name, growth_record(local=(1.0, 0.7, 1.3))).holds           # interval reaches 0.7
 
 
-def test_a_need_span_reads_the_first_and_last_size_and_says_censored_as_more_than():
-    records = published()
-    assert re.fullmatch(r"from [0-9,]+ \(95% interval [0-9,]+ to [0-9,]+\) to more than [0-9,]+",
-                        claims.render("growth.fov.dense.needs", records, "x.md"))
-    dense = records["resolution_scaling"]["result"]["summary"]["kinds"]["dense"]
-    dense.update(needed=[10.0, 20.0], censored=["", ""], needed_ci=[[8.0, 12.0], [15.0, 25.0]])
-    assert claims.render("growth.fov.dense.needs", records, "x.md") == (
-        "from 10 (95% interval 8 to 12) to 20 (95% interval 15 to 25)")
+def test_halves_inconclusive_needs_the_two_intervals_to_overlap():
+    name = "guard.growth.halves_inconclusive"
+    assert claims.evaluate(name, growth_record(conv_flatten=(1.4, 1.33, 1.6))).holds   # ends touch
+    assert not claims.evaluate(name, growth_record(conv_flatten=(1.6, 1.4, 1.8))).holds   # above local's
+    assert not claims.evaluate(name, growth_record(conv_flatten=(0.9, 0.8, 1.1))).holds   # below local's
+
+
+@pytest.mark.parametrize("name, arm, law", [
+    ("guard.growth.dense_pixels_power_law", "dense", "power law in pixels"),
+    ("guard.growth.memoriser_exponential", "memoriser", "exponential in side length"),
+    ("guard.growth.conv_law_inconclusive", "conv", "inconclusive"),
+    ("guard.growth.local_positions_power_law", "local", "power law in positions")])
+def test_a_best_law_guard_fails_when_another_law_wins(name, arm, law):
+    records = growth_record()
+    assert claims.evaluate(name, records).holds
+    for other in ("power law in positions", "power law in pixels", "exponential in side length", "inconclusive"):
+        if other != law:
+            growth_kinds(records)[arm]["best_law"] = other
+            verdict = claims.evaluate(name, records)
+            assert not verdict.holds and f"{arm}: {other}" in verdict.evidence
+
+
+def test_the_exponential_law_is_rare_only_below_one_draw_in_ten():
+    name = "guard.growth.dense_exponential_rare"
+    records = growth_record()
+    wins = growth_kinds(records)["dense"]["law_win_frequency"]
+    wins["exponential in side length"] = 0.099
+    assert claims.evaluate(name, records).holds
+    wins["exponential in side length"] = 0.1
+    assert not claims.evaluate(name, records).holds
+    wins.pop("exponential in side length")   # no frequency recorded: nothing shown
+    assert not claims.evaluate(name, records).holds
+    growth_kinds(records)["dense"]["law_win_frequency"] = None
+    assert not claims.evaluate(name, records).holds
+
+
+@pytest.mark.parametrize("arm", ["conv", "local", "dense"])
+def test_main_arms_measured_fails_when_a_main_arm_is_censored_or_missing_at_some_size(arm):
+    name = "guard.growth.main_arms_measured"
+    records = growth_record()
+    growth_kinds(records)["memoriser"]["censored"][-1] = "above"   # only the main arms count
+    assert claims.evaluate(name, records).holds
+    growth_kinds(records)[arm]["censored"][-1] = "above"
+    verdict = claims.evaluate(name, records)
+    assert not verdict.holds and f"('{arm}', 16)" in verdict.evidence
+    records = growth_record()
+    growth_kinds(records)[arm]["censored"][0] = "below"
+    assert not claims.evaluate(name, records).holds
+    records = growth_record()
+    growth_kinds(records)[arm]["needed"][1] = None   # not run at 8x8
+    verdict = claims.evaluate(name, records)
+    assert not verdict.holds and f"('{arm}', 8)" in verdict.evidence
+
+
+def test_dense_never_beats_lookup_fails_on_any_above_and_needs_one_below():
+    name = "guard.growth.dense_never_beats_lookup"
+    verdict = claims.evaluate(name, growth_record())
+    assert verdict.holds and verdict.evidence.endswith("6: inconclusive, 8: below, 16: inconclusive")
+    assert claims.evaluate(name, growth_record(versus=("below", None, "inconclusive"))).holds   # a size not run
+    assert not claims.evaluate(name, growth_record(versus=("below", "below", "above"))).holds
+    assert not claims.evaluate(name, growth_record(versus=("above", "below", "below"))).holds
+    assert not claims.evaluate(name, growth_record(versus=("inconclusive",) * 3)).holds   # no size apart
 
 
 def readout_record(value=30.0, low=20.0, high=45.0):
@@ -302,7 +419,7 @@ def test_a_growth_guard_fails_the_build_naming_its_numbers_on_swapped_data():
     records = published()
     kinds = records["resolution_scaling"]["result"]["summary"]["kinds"]
     kinds["conv"], kinds["dense"] = kinds["dense"], kinds["conv"]
-    with pytest.raises(claims.ClaimError, match="dense: N ∝ d"):
+    with pytest.raises(claims.ClaimError, match=r"dense: positions\^-?[0-9.]+ \(.*\); conv: positions\^"):
         claims.render("guard.growth.dense_faster_than_conv", records, "x.md")
 
 
@@ -335,21 +452,25 @@ def test_the_flatten_accuracy_guard_and_its_numbers_follow_the_paired_difference
     assert claims.render("controls.flatten_conv_wins", records, "x.md").startswith("0 of the ")
 
 
-def test_the_memoriser_guard_breaks_when_the_dense_net_needs_less():
+def test_the_lookup_guard_breaks_when_the_dense_net_needs_less_at_one_canvas():
+    records = published()
+    versus = records["resolution_scaling"]["result"]["dense_vs_memoriser"]
+    assert "below" in versus
+    versus[-1] = "above"
+    assert not claims.evaluate("guard.growth.dense_never_beats_lookup", records).holds
+
+
+def test_the_growth_guards_break_on_the_published_study_when_the_conv_net_grows_or_a_law_changes():
     records = published()
     kinds = records["resolution_scaling"]["result"]["summary"]["kinds"]
-    kinds["memoriser"], kinds["dense"] = kinds["dense"], kinds["memoriser"]
-    assert not claims.evaluate("guard.memoriser_beats_dense", records).holds
-
-
-def test_the_growth_guards_break_when_the_conv_net_stays_flat_or_a_law_wins():
-    records = published()
-    summary = records["resolution_scaling"]["result"]["summary"]
-    conv = summary["kinds"]["conv"]
-    conv["needed_ci"][-1] = list(conv["needed_ci"][0])
-    assert not claims.evaluate("guard.conv_need_grows_slowly", records).holds
-    summary["kinds"]["dense"]["best_law"] = "power law in pixels"
-    assert not claims.evaluate("guard.dense_law_inconclusive", records).holds
+    kinds["conv"]["exponent_ci"] = [0.2, 0.6]
+    assert not claims.evaluate("guard.growth.conv_flat", records).holds
+    kinds["conv"]["best_law"] = "power law in positions"
+    assert not claims.evaluate("guard.growth.conv_law_inconclusive", records).holds
+    kinds["dense"]["best_law"] = "inconclusive"
+    assert not claims.evaluate("guard.growth.dense_pixels_power_law", records).holds
+    kinds["dense"]["censored"][-1] = "above"
+    assert not claims.evaluate("guard.growth.main_arms_measured", records).holds
 
 
 def test_the_shuffle_guards_break_when_the_shuffled_conv_net_fits_or_the_dense_net_moves():
@@ -399,14 +520,3 @@ def test_an_explorer_accuracy_shows_every_seed_and_their_mean():
     accs = records["explorer_models"]["result"]["by_kind"]["conv_flatten"]["test_acc"]
     accs[max(accs, key=int)] = [0.25, 0.75]
     assert claims.render("explorer.conv_flatten.test_acc", records, "x.md") == "50% (seeds: 25% and 75%)"
-
-
-def test_a_held_out_prediction_prints_its_interval_beside_the_measured_need():
-    records = published()
-    text = claims.render("growth.held_out.conv", records, "x.md")
-    assert text.count("predicted") == 2 and text.count("(95% interval") >= 2
-    rows = records["resolution_scaling"]["result"]["axes"]["fov"]["kinds"]["conv"]["held_out"]
-    rows["power law in pixels"][0]["consistent"] = False
-    assert "outside the interval" in claims.render("growth.held_out.conv", records, "x.md")
-    rows.pop("power law in pixels")
-    assert claims.render("growth.held_out.conv", records, "x.md").startswith("not computed")

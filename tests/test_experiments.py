@@ -9,7 +9,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from equidocs import experiments
+from equidocs import experiments, mechanism_plan
 from equidocs.experiments import RunContext
 from equidocs.experiments.common import bootstrap_crossing, crossing
 from equidocs.plotting import theme
@@ -55,11 +55,13 @@ TINY = {
                           "test_where": "anywhere", "n_val": 16, "n_test": 16},
                     ns=(8,), seeds=(0, 1), lr_grid=(1e-3, 1e-2), tune_seeds=(0,), extend=1, epochs=2,
                     min_steps=20),
-    "resolution_scaling": dict(sides=(6, 7, 8), factors=(1, 2), seeds=(0, 1), factor_seeds=(0, 1),
-                               cap={"conv": 16, "local": 16, "dense": 16}, tune_cap=8, lr_grid=(1e-3, 1e-2), tune_seeds=(0,), extend=1,
-                               epochs=2, min_steps=20, boot=20, target=0.3,
-                               task={"dataset": "patterns", "deform": 0.5, "noise": 0.1, "n_val": 16,
-                                     "n_test": 16}),
+    "resolution_scaling": dict(study=replace(mechanism_plan.Config.profile("quick"), sizes=(6, 7), max_cap=16,
+                                             seeds_main=2, seeds_other=2, tune_seeds=(0,), lr_grid=(1e-2,),
+                                             wd_grid=(0.0,), width_grid=(8,), hidden_grid=(32,), target=0.3,
+                                             job=dict(epochs=2, min_steps=20, min_evals=5, patience=2,
+                                                      fit_loss=1e-3, batch_size=128, deform=0.5, noise=0.1,
+                                                      n_val=16, n_test=16)),
+                               log="quick", draws=10),
     "equivariance_error": dict(canvas=8, shifts=(1, 2), inits=2, seeds=(0, 1),
                                task={"dataset": "digits", "canvas": 10, "n_val": 16, "n_test": 16},
                                floor=8, cap={"conv": 16, "local": 16, "dense": 16}, target=0.3,
@@ -100,3 +102,6 @@ def test_experiment_runs_end_to_end_at_a_tiny_size(name, tmp_path, monkeypatch):
     for scheme in ("light", "dark"):
         with theme(scheme):
             plt.close(module.figure(result))
+    if name == "resolution_scaling":  # the quick study's log goes to the (isolated) cache, never the repo
+        log = tmp_path / "mechanism" / "runs-quick.jsonl"
+        assert len(log.read_text().splitlines()) == result["runs_used"] > 0

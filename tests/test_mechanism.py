@@ -91,8 +91,11 @@ def test_a_malformed_line_is_reported_with_file_and_line(quick, tmp_path):
 
 def test_caps_come_from_compute_and_profiles_are_checked():
     cfg = Config.profile("full")
-    assert cap(cfg, "memoriser", 24) == cfg.max_cap
-    assert cap(cfg, "cnn_fc", 24) < cap(cfg, "cnn_fc", 6) <= cfg.max_cap
+    assert cap(cfg, "memoriser", 16) == cfg.max_cap
+    assert cap(cfg, "memoriser", 24) == cfg.memoriser_max_cap
+    assert cap(cfg, "cnn_fc", 16) < cap(cfg, "cnn_fc", 6) <= cfg.max_cap
+    assert cap(cfg, "dense", 24) < cap(cfg, "dense", 20) <= cfg.large_max_cap
+    assert cap(cfg, "dense", 20) > cfg.max_cap  # the large sizes' budget reaches past 2^17
     with pytest.raises(ValueError, match=r"profile='huge': expected 'quick' or 'full'"):
         Config.profile("huge")
     assert mechanism.main(["status", "--profile", "quick", "--dir", "/nonexistent-folder"]) == 0

@@ -208,7 +208,7 @@ def test_the_home_page_answer_credits_sharing_and_the_pooled_readout():
     assert "[[heads_augmentation.ratio.pooling.examples]]" in answer
     assert "[[heads_augmentation.ratio.sharing_flatten.examples]]" in answer
     assert "[[claim:guard.pooling_is_the_saving]]" in answer
-    assert "larger study is running" in (DOCS / "index.md").read_text(encoding="utf-8")
+    assert "larger canvases are being measured" in (DOCS / "index.md").read_text(encoding="utf-8").lower()
 
 
 def test_the_interview_answer_credits_the_pooled_readout_too():
@@ -218,7 +218,7 @@ def test_the_interview_answer_credits_the_pooled_readout_too():
 
 # Each sentence the data contradicted (issue 25, items 1-12), and what stands in its place.
 FIXED = [
-    ("exponential.md", "lookup table of the training set cannot", "[[claim:guard.memoriser_beats_dense]]"),
+    ("exponential.md", "lookup table of the training set cannot", "[[claim:guard.growth.dense_never_beats_lookup]]"),
     ("interview.md", "don't grow with the number of positions", None),
     ("interview.md", "Capacity alone does not explain it", "[[claim:guard.patterns.shuffled_conv_cannot_fit]]"),
     ("data-efficiency.md", "takes the conv net's advantage away, so it came from",
@@ -228,7 +228,7 @@ FIXED = [
     ("exponential.md", "its interval says how weakly", None),
     ("controls.md", "no saving these data can detect", "[[claim:guard.controls.flatten_conv_beats_dense_somewhere]]"),
     ("security-guard.md", "whatever the amount of data", "[[claim:guard.dense_blind_far_away]]"),
-    ("interview.md", "No, not for trained nets", "[[claim:guard.dense_law_inconclusive]]"),
+    ("interview.md", "No, not for trained nets", "[[claim:guard.growth.dense_pixels_power_law]]"),
 ]
 
 
@@ -257,7 +257,7 @@ def test_one_quantity_one_number_site_wide():
 
 
 @pytest.mark.parametrize("page, near", [
-    ("exponential.md", "upsampling"), ("exponential.md", "circular padding and a global max"),
+    ("exponential.md", "a shared filter with a max over windows"),
     ("controls.md", "no training glyph ever reached"), ("security-guard.md", "conv net outside the corner"),
     ("data-efficiency.md", "shuffled dense net"), ("locality-vs-sharing.md", "nothing learned at one window")])
 def test_results_true_by_construction_are_labelled_sanity_checks(page, near):

@@ -1,98 +1,272 @@
-"""The growth-law experiment's search logic (equidocs.experiments.search), on a fake trainer whose accuracy is a known function
-of (condition, training-set size, learning rate): the ladder must bracket the target, censor what
-never reaches it, tune on validation only and extend the rate grid past a winning edge."""
+"""The mechanism study experiment (equidocs.experiments.resolution_scaling), on the quick profile.
 
-import math
+The quick study (about 190 small runs) is trained once per session into an isolated cache
+(``EQUIDOCS_CACHE``: its log ``<cache>/mechanism/runs-quick.jsonl`` and its run store) and shared:
+the summary has the shape issue 27 asks for, censoring follows the ladders, a strict replay of the
+recorded runs and a second run from the filled log train nothing and give the same result, the
+page tokens and tables cover every arm and size, and the figure draws.
+"""
 
+from __future__ import annotations
+
+import dataclasses
+import json
+from types import SimpleNamespace
+
+import matplotlib
 import numpy as np
 import pytest
 
+from equidocs import runstore
 from equidocs.experiments import RunContext
 from equidocs.experiments import resolution_scaling as rs
-from equidocs.experiments import search
-from equidocs.train import RunResult
+from equidocs.runner import json_safe
 
-CFG = rs.Config(sides=(6, 8, 12), factors=(1, 2), seeds=(0, 1, 2), factor_seeds=(0, 1),
-                cap={"conv": 1024, "local": 1024, "dense": 1024},
-                tune_cap=256, lr_grid=(1e-3, 3e-3, 1e-2), tune_seeds=(0,), extend=2, boot=30)
-NEED = {"conv": 20.0, "local": 300.0, "dense": 5000.0}  # examples to reach 90%, per kind
+matplotlib.use("Agg")
 
-
-def _acc(job) -> float:
-    """Accuracy rising by 10 points per doubling, reaching 0.9 at NEED (more for bigger canvases)."""
-    need = NEED[job.kind] * (job.data["canvas"] * job.data.get("upsample", 1) / 6) ** 2
-    return float(np.clip(0.9 + 0.1 * math.log2(job.n_train / need) - 0.05 * abs(math.log10(job.train.lr / 0.03)), 0, 1))
+KINDS = ("conv", "local", "conv_flatten", "local_flatten", "dense", "cnn_fc", "memoriser")
+KIND_KEYS = {"needed", "censored", "needed_ci", "exponent", "exponent_ci", "local_slopes", "best_law",
+             "law_win_frequency"}
 
 
-def fake_train_many(jobs, **_):
-    return [RunResult(kind=j.kind, n_train=j.n_train, seed=j.seed, lr=j.train.lr, params=1, steps=10,
-                      stop="fit", hit_budget=False, train_acc=1.0, val_acc=_acc(j),
-                      test_acc=_acc(j) + 0.001 * j.seed, train_loss=0.0, loss_curve=[], wall_s=0.0)
-            for j in jobs]
+def as_json(result: dict) -> str:
+    """A result as the frozen file would hold it (NaN -> null), keys sorted."""
+    return json.dumps(json_safe(result), sort_keys=True, allow_nan=False)
+
+
+def assert_same_result(again: dict, first: dict) -> None:
+    """The same JSON result, every number exactly (the total ``cpu_s`` too: see
+    test_the_total_cpu_time_does_not_depend_on_the_order_runs_come_in)."""
+    assert as_json(again) == as_json(first)
+
+
+@pytest.fixture(scope="module")
+def quick(tmp_path_factory):
+    """The quick study, trained once (one worker) into an isolated cache, with a run store recording."""
+    cache = tmp_path_factory.mktemp("resolution-scaling-cache")
+    cfg = rs.Config.profile("quick")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("EQUIDOCS_CACHE", str(cache))
+        store = runstore.RunStore(cache / "runs", "cpu")
+        with runstore.recording(store):
+            result = rs.run(cfg, RunContext(workers=1))
+    return SimpleNamespace(cfg=cfg, cache=cache, store=store, result=result)
 
 
 @pytest.fixture
-def fake(monkeypatch):
-    monkeypatch.setattr(search, "train_many", fake_train_many)
+def in_quick_cache(quick, monkeypatch):
+    """``EQUIDOCS_CACHE`` pointing at the quick study's cache (its log and run store) for one test."""
+    monkeypatch.setenv("EQUIDOCS_CACHE", str(quick.cache))
+    return quick
 
 
-def test_the_ladder_is_sqrt2_spaced_from_floor_to_cap():
-    rungs = search.ladder(CFG, "dense")
-    assert rungs[0] == CFG.floor and rungs[-1] == CFG.cap["dense"]
-    assert all(1.3 < b / a < 1.6 for a, b in zip(rungs, rungs[1:]))
+@pytest.mark.slow
+def test_the_summary_has_the_shape_the_issue_asks(quick):
+    """Axis, sizes, positions (S-4)^2, pixels S^2, seeds, target and every arm's need and law fields."""
+    summary, study = quick.result["summary"], quick.cfg.study
+    sizes = list(study.sizes)
+    assert summary["axis"] == "positions"
+    assert summary["sizes"] == sizes == [6, 8]
+    assert summary["positions"] == [(s - 4) ** 2 for s in sizes]
+    assert summary["pixels"] == [s * s for s in sizes]
+    assert summary["seeds"] == study.seeds_main and summary["target"] == study.target
+    assert tuple(summary["kinds"]) == KINDS
+    for kind, k in summary["kinds"].items():
+        assert KIND_KEYS <= set(k), f"{kind} lacks {KIND_KEYS - set(k)}"
+        assert len(k["needed"]) == len(k["censored"]) == len(k["needed_ci"]) == len(sizes)
+        for v, c, ci in zip(k["needed"], k["censored"], k["needed_ci"]):
+            assert v is not None and v > 0, f"{kind}: every condition of the quick study finishes"
+            assert c in (None, "above", "below")
+            assert len(ci) == 2 and (ci[1] is None or ci[0] <= ci[1])
+        if k["exponent"] is None:  # two sizes: too few for a growth law (three are needed)
+            assert k["exponent_ci"] is None and k["best_law"] == "inconclusive"
+        else:
+            assert k["exponent_ci"][0] <= k["exponent"] <= k["exponent_ci"][1]
+            assert sum(k["law_win_frequency"].values()) == pytest.approx(1.0)
+    assert quick.result["runs_used"] == len(runstore.compact(quick.store.log))
 
 
-def test_budget_is_in_epochs_with_a_floor_in_steps():
-    assert search.budget(CFG, 128 * 100).max_steps == CFG.epochs * 100
-    assert search.budget(CFG, 10).max_steps == CFG.min_steps
+@pytest.mark.slow
+def test_censoring_follows_each_ladder(quick):
+    """A need is censored above exactly when no rung's seed mean reaches the target, below when the
+    floor already does; an uncensored need lies between the two rungs that bracket it."""
+    study, summary = quick.cfg.study, quick.result["summary"]
+    assert len(quick.result["conditions"]) == len(KINDS) * len(study.sizes)
+    for cond in quick.result["conditions"]:
+        k, i = summary["kinds"][cond["arm"]], summary["sizes"].index(cond["size"])
+        ns = [r["n"] for r in cond["ladder"]]
+        means = [float(np.mean(r["test_acc"])) for r in cond["ladder"]]
+        up = [n for n, m in zip(ns, means) if m >= study.target]
+        where = f"{cond['arm']} {cond['size']}x{cond['size']}: ladder {dict(zip(ns, means))}"
+        if not up:
+            assert k["censored"][i] == "above" and ns[-1] == cond["cap"], where
+        elif up[0] == ns[0] == study.floor:
+            assert k["censored"][i] == "below", where
+        else:
+            assert k["censored"][i] is None, where
+            below = ns[ns.index(up[0]) - 1]
+            assert below <= k["needed"][i] <= up[0], where
 
 
-def test_upsampled_nets_get_a_pooled_block_per_doubling():
-    conds = {(c.kind, c.size): c for c in rs.conditions(rs.Config(factors=(1, 2, 4)), "pixels per object")}
-    assert [conds["conv", f].model["depth"] for f in (1, 2, 4)] == [1, 2, 3]
-    assert conds["conv", 4].model["downsample"] == "blurpool" and conds["conv", 4].data["upsample"] == 4
+@pytest.mark.slow
+def test_stops_count_every_ladder_run(quick):
+    """``stops`` counts each ladder run once by how it stopped; the memoriser never trains."""
+    study, states, table = quick.cfg.study, quick.result["conditions"], dict(quick.store.log)
+    for arm in KINDS:
+        runs = sum(len(rs.ladder_jobs(study, s)) for s in states if s["arm"] == arm)
+        stops = quick.result["stops"][arm]
+        assert sum(stops.values()) == runs > 0
+        assert stops == rs.stops_of(study, [{**s, "phase": "done"} for s in states], table, arm)
+        if arm == "memoriser":
+            assert stops["none"] == runs
+        else:
+            assert stops["none"] == 0
 
 
-def test_tuning_extends_the_grid_past_a_winning_edge(fake):
-    conds = rs.conditions(CFG, "field of view")[:1]  # conv: below 90% at 16, best rate 0.03
-    tuned = search.tune(conds, {conds[0]: 16}, CFG, RunContext(workers=1))[conds[0]]
-    rates = [row["lr"] for row in tuned["table"]]
-    assert rates == pytest.approx([1e-3, 3e-3, 1e-2, 10 ** -1.5, 10 ** -1])  # 1e-2, then 0.032 won at the edge
-    assert tuned["lr"] == pytest.approx(10 ** -1.5) and not tuned["edge"]
+@pytest.mark.slow
+def test_every_trained_run_is_in_the_study_log(in_quick_cache):
+    """The quick log lives in the cache, holds one line per run the result used, and nothing is stale."""
+    quick = in_quick_cache
+    path = quick.cache / "mechanism" / "runs-quick.jsonl"
+    log = rs.study_log(quick.cfg)
+    assert log.path == path
+    assert log.stale == 0 and len(path.read_text().splitlines()) == len(log.runs) == quick.result["runs_used"]
+    assert quick.result["cpu_s"] == pytest.approx(log.cpu_s)
 
 
-def test_a_tie_at_the_edge_does_not_extend_the_grid(fake):
-    conds = rs.conditions(CFG, "field of view")[:1]
-    tuned = search.tune(conds, {conds[0]: 512}, CFG, RunContext(workers=1))[conds[0]]  # every rate: 100%
-    assert [row["lr"] for row in tuned["table"]] == list(CFG.lr_grid) and not tuned["edge"]
+@pytest.mark.slow
+def test_a_strict_replay_of_the_recorded_runs_gives_the_same_result(quick):
+    """Re-run in a strict replay store of the compacted runs (as a frozen file records them): nothing is
+    trained, every recorded run is read, and the result is identical."""
+    entries = json.loads(json.dumps(runstore.compact(quick.store.log), allow_nan=False))
+    replay = runstore.replay_store(entries, "cpu")
+    with runstore.recording(replay):
+        again = rs.run(quick.cfg, RunContext(workers=1))
+    assert len(replay.used) == len(entries)  # no recorded run goes unused
+    assert_same_result(again, quick.result)
 
 
-def test_bracket_finds_the_crossing_and_censors_above_the_cap(fake):
-    conds = [c for c in rs.conditions(CFG, "field of view") if c.size == 6]
-    curves = search.bracket(conds, {c: 64 for c in conds}, {c: 0.03 for c in conds}, CFG.seeds, CFG,
-                        RunContext(workers=1))
-    by_kind = {c.kind: curves[c] for c in conds}
-    for kind in ("conv", "local"):
-        ns = [r["n"] for r in by_kind[kind]]
-        means = [np.mean(r["acc"]) for r in by_kind[kind]]
-        cross = next(i for i, m in enumerate(means) if m >= CFG.target)
-        assert cross > 0 and means[cross - 1] < CFG.target  # bracketed by adjacent rungs
-        assert search.ladder(CFG, kind).index(ns[cross]) == search.ladder(CFG, kind).index(ns[cross - 1]) + 1
-        assert ns[cross - 1] < NEED[kind] <= ns[cross] * 1.01
-    dense = by_kind["dense"]
-    assert dense[-1]["n"] == CFG.cap["dense"] and np.mean(dense[-1]["acc"]) < CFG.target  # censored above
+@pytest.mark.slow
+def test_a_replay_missing_one_recorded_run_raises_key_error(quick):
+    """A strict replay never falls back to the study log or to training: a missing run is a KeyError."""
+    entries = runstore.compact(quick.store.log)
+    replay = runstore.replay_store(entries[1:], "cpu")
+    with runstore.recording(replay), pytest.raises(KeyError, match="not among the recorded runs"):
+        rs.run(quick.cfg, RunContext(workers=1))
 
 
-def test_end_to_end_on_the_fake_trainer_names_censoring_and_fills_the_summary(fake):
-    result = rs.run(CFG, RunContext(workers=1))
-    summary = result["summary"]
-    assert summary["axis"] == "pixels" and summary["pixels"] == [36, 64, 144]
-    assert set(summary["kinds"]) == {"conv", "local", "dense", rs.MEMORISER}
-    dense = summary["kinds"]["dense"]
-    assert dense["censored"] == ["above", "above", "above"] and dense["best_law"] == "inconclusive"
-    conv = summary["kinds"]["conv"]
-    assert conv["censored"] == [None, None, None]
-    assert conv["exponent_d_ci"][0] <= conv["exponent_d"] <= conv["exponent_d_ci"][1]
-    assert conv["exponent_d"] == pytest.approx(1.0, abs=0.15)  # the fake need grows like pixels^1
-    assert sum(conv["law_win_frequency"].values()) == pytest.approx(1.0)
-    assert "inconclusive" in result["numbers"]["fov.verdict"]
+@pytest.mark.slow
+def test_a_second_run_from_the_filled_log_trains_nothing(in_quick_cache, monkeypatch, tmp_path):
+    """With the study log filled, ``run`` reads every run from it (noting each in the active store)
+    and trains nothing; the result is the same."""
+    def no_training(*args, **kwargs):
+        raise AssertionError("fit_many called: the study log should hold every run")
+
+    monkeypatch.setattr(rs, "fit_many", no_training)
+    assert runstore.active() is None
+    again = rs.run(in_quick_cache.cfg, RunContext(workers=1))
+    assert_same_result(again, in_quick_cache.result)
+    store = runstore.RunStore(tmp_path / "empty-store", "cpu")
+    with runstore.recording(store):
+        noted = rs.run(in_quick_cache.cfg, RunContext(workers=1))
+    assert as_json(noted) == as_json(again)  # read in the same order: identical to the last bit
+    assert store.hits == 0 and len(runstore.compact(store.log)) == noted["runs_used"]
+
+
+@pytest.mark.slow
+def test_the_total_cpu_time_does_not_depend_on_the_order_runs_come_in(quick, monkeypatch, tmp_path):
+    """A fresh run (runs in training order) and a replay of its runs (plan order) report the same total
+    cpu_s, also where the order changes a float sum: one run's cpu_s is 2**53, every other's 1."""
+    trained = [job for job, _ in quick.store.log]
+    replay = runstore.replay_store(runstore.compact(quick.store.log), "cpu")
+    with runstore.recording(replay):
+        rs.run(quick.cfg, RunContext(workers=1))
+    planned = [job for job, _ in replay.log]
+    big = max(trained, key=lambda j: abs(trained.index(j) - planned.index(j)))
+    results = {job: dataclasses.replace(r, cpu_s=2.0 ** 53 if job == big else 1.0)
+               for job, r in quick.store.log}
+
+    def serve(jobs, *, workers, on_result):
+        """fit_many without training: the recorded results, in the order given."""
+        for i, job in enumerate(jobs):
+            on_result(i, job, results[job])
+        return [results[job] for job in jobs]
+
+    monkeypatch.setenv("EQUIDOCS_CACHE", str(tmp_path))  # an empty study log
+    monkeypatch.setattr(rs, "fit_many", serve)
+    store = runstore.RunStore(tmp_path / "runs", "cpu")
+    with runstore.recording(store):
+        fresh = rs.run(quick.cfg, RunContext(workers=1))
+    with runstore.recording(runstore.replay_store(runstore.compact(store.log), "cpu")):
+        again = rs.run(quick.cfg, RunContext(workers=1))
+    assert again["cpu_s"] == fresh["cpu_s"]
+    assert as_json(again) == as_json(fresh)
+
+
+@pytest.mark.slow
+def test_the_result_is_json_and_its_tokens_cover_every_arm_and_size(quick):
+    """Every arm has a need token per size and an exponent token; the needs table has one row per arm,
+    the settings table one per trained net; every token is a non-empty string."""
+    result, sizes = quick.result, quick.result["summary"]["sizes"]
+    assert {"summary", "conditions", "ratios", "dense_vs_memoriser", "stops", "extrapolation", "cpu_s",
+            "runs_used", "numbers", "caption"} <= set(result)
+    as_json(result)  # serialisable as a frozen result (no NaN left, no numpy integers)
+    numbers = result["numbers"]
+    assert all(isinstance(v, str) and v for v in numbers.values())
+    for arm in KINDS:
+        for i, s in enumerate(sizes):
+            assert numbers[f"{arm}.needed.{s}"] == rs._need_cell(result["summary"]["kinds"][arm], i)
+        assert numbers[f"{arm}.exponent"]
+    for name in rs.RATIOS:
+        assert all(f"ratio.{name}.{s}" in numbers for s in sizes)
+    table = numbers["needs_table"].splitlines()
+    assert len(table) == 2 + len(KINDS)
+    assert [row.split("|")[1].strip() for row in table[2:]] == [rs.ARM_WORDS[a] for a in KINDS]
+    assert all(row.count("|") == len(sizes) + 2 for row in table)
+    settings = numbers["settings_table"].splitlines()
+    assert len(settings) == 2 + len(KINDS) - 1  # the memoriser has nothing to tune
+    assert "—" not in numbers["settings_table"]  # every net was tuned at every size
+    assert numbers["positions"] == "4, 16" and numbers["sizes"] == "6×6, 8×8"
+
+
+@pytest.mark.parametrize("k, cell", [
+    ({"needed": [5674.0], "censored": [None], "needed_ci": [[5081.0, 6568.0]]}, "5,674 (5,081–6,568)"),
+    ({"needed": [9030.0], "censored": [None], "needed_ci": [[0.0, 11244.0]]}, "9,030 (≤ 11,244)"),
+    ({"needed": [9030.0], "censored": [None], "needed_ci": [[None, 11244.0]]}, "9,030 (≤ 11,244)"),
+    ({"needed": [300.0], "censored": [None], "needed_ci": [[200.0, None]]}, "300 (≥ 200)"),
+    ({"needed": [300.0], "censored": [None], "needed_ci": [[0.0, None]]}, "300 (interval unbounded)"),
+    ({"needed": [131072.0], "censored": ["above"], "needed_ci": [[131072.0, None]]}, "more than 131,072"),
+    ({"needed": [4.0], "censored": ["below"], "needed_ci": [[0.0, 4.0]]}, "at most 4"),
+    ({"needed": [None], "censored": [None], "needed_ci": [None]}, "not run"),
+], ids=["measured", "low-end-open", "low-end-null", "high-end-open", "both-open", "censored-above",
+        "censored-below", "missing"])
+def test_need_cells_name_censoring_and_open_interval_ends(k, cell):
+    """``_need_cell`` words: an interval, an open end as a bound, censoring as "more than" / "at most"."""
+    assert rs._need_cell(k, 0) == cell
+
+
+def test_profiles_are_checked():
+    """``quick`` is the tiny design with its log in the cache; an unknown profile names the choices."""
+    quick = rs.Config.profile("quick")
+    assert quick.log == "quick" and quick.study.sizes == (6, 8)
+    assert rs.Config.profile("full").study.sizes == rs.PUBLISHED
+    with pytest.raises(ValueError, match=r"profile='huge': expected 'quick' or 'full'"):
+        rs.Config.profile("huge")
+
+
+@pytest.mark.slow
+def test_the_figure_draws_for_the_quick_result(quick):
+    """``figure`` returns one matplotlib Figure with one Axes, a point per arm and size, log-log."""
+    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
+
+    fig = rs.figure(quick.result)
+    try:
+        assert isinstance(fig, Figure) and len(fig.axes) == 1
+        ax = fig.axes[0]
+        assert ax.get_xscale() == ax.get_yscale() == "log"
+        assert len(ax.get_lines()) >= len(KINDS)
+        assert [t.get_text() for t in ax.get_xticklabels()] == ["4", "16"]
+        assert fig.legends, "the arms are named in a legend"
+    finally:
+        plt.close(fig)

@@ -178,8 +178,10 @@ def _figure(match: re.Match, page: str, prefix: str, url_prefix: str) -> str:
 
 def _training_time(record: dict) -> str:
     """The compute behind a result: its runs' summed training time (a resumed or re-frozen run's
-    wall time would understate it)."""
-    runs, seconds = len(record.get("runs", [])), record.get("train_s", record["wall_s"])
+    wall time would understate it); their CPU time where the result counts it (the mechanism
+    study, whose runs' wall times depend on how loaded each machine was)."""
+    runs = len(record.get("runs", []))
+    seconds = record["result"].get("cpu_s") or record.get("train_s", record["wall_s"])
     if not runs:
         return "no training (closed-form arithmetic)"
     return f"{runs:,} training runs, {seconds / 60:.0f} min of single-core training in all" if seconds >= 60 \
@@ -193,9 +195,24 @@ def on_page_markdown(markdown: str, page, config, files) -> str:
     markdown = FIGURE.sub(lambda m: _figure(m, src, prefix, url_prefix), markdown)
     markdown = CURVES_REPORT.sub(lambda m: _curves_report(m.group(1), src), markdown)
     markdown = CLAIM.sub(lambda m: _claim(m.group(1), src), markdown)
-    markdown = TOKEN.sub(lambda m: _number(m, src), markdown)
+    markdown = _numbers(markdown, src)
     _no_leftover_tokens(markdown, src)
     return markdown
+
+
+def _numbers(markdown: str, page: str) -> str:
+    """Every ``[[NAME.KEY]]`` replaced by its value; a value of several lines (a Markdown table)
+    has its later lines indented like the token's line, so it can sit inside an admonition."""
+
+    def one(match: re.Match) -> str:
+        value = _number(match, page)
+        if "\n" in value:
+            start = markdown.rfind("\n", 0, match.start()) + 1
+            indent = re.match(r"[ \t]*", markdown[start:]).group(0)
+            value = value.replace("\n", "\n" + indent)
+        return value
+
+    return TOKEN.sub(one, markdown)
 
 
 def _curves_report(folder: str, page: str) -> str:

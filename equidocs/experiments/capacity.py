@@ -1,18 +1,19 @@
 """Capacity control: is the dense net just the wrong size?
 
-The growth-law study (:mod:`equidocs.experiments.resolution_scaling`) compares one size of each
-model kind: conv and locally-connected nets with 8 channels, a dense net with one hidden layer of
-256 units. A sceptic can answer that the dense net needs more examples only because that size is
+The site's standard nets (:data:`equidocs.experiments.common.MODEL`) have one size of each model
+kind: conv and locally-connected nets with 8 channels, a dense net with one hidden layer of 256
+units. A sceptic can answer that the dense net needs more examples only because that size is
 wrong for it. This experiment sweeps capacity and measures, for every size, the training examples
 needed to reach the target test accuracy, at two canvases:
 
 - dense: hidden units (one hidden layer) and depth (hidden layers of 256 units);
 - conv and locally connected: channels.
 
-Every (kind, capacity, canvas) is a condition measured with the growth study's exact protocol
+Every (kind, capacity, canvas) is a condition measured with the search protocol
 (:mod:`equidocs.experiments.search`: pilot, learning rate tuned on validation data, a sqrt(2)-spaced
-ladder bracketing the crossing, censoring at the cap) and the same settings, so the growth study's
-own size is the very same set of training jobs and comes from the run store. From the needs and
+ladder bracketing the crossing, censoring at the cap); the standard size is one of the sweep. (The
+mechanism study, :mod:`equidocs.experiments.resolution_scaling`, tunes width and weight decay per
+condition as well.) From the needs and
 their bootstrap draws (:func:`equidocs.stats.need`) it computes how far capacity moves each kind's
 need, whether the best dense size still needs more than the worst conv size, and each size's growth
 exponent between the two canvases; every conclusion is read off 95% intervals, and says
@@ -28,7 +29,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from equidocs import stats
-from equidocs.experiments import resolution_scaling as rs
+from equidocs.experiments.common import MODEL
 from equidocs.experiments.formatting import fmt_int, fmt_pct
 from equidocs.experiments.search import Condition, bracket, deciding_stops, pilot, tune
 from equidocs.experiments import wording
@@ -36,45 +37,44 @@ from equidocs.experiments.wording import need_words
 from equidocs.plotting import KIND_COLORS
 
 TITLE = "Is the dense net just the wrong size? Examples needed across model capacities"
-_RS = rs.Config()  # the growth study's full settings: the protocol here must stay identical
-KIND_WORDS = rs.KIND_WORDS
+KIND_WORDS = {"conv": "conv", "local": "locally connected", "dense": "dense"}
 SWEPT = {"hidden": "hidden units", "depth": "hidden layers", "width": "channels"}
 
 
 @dataclass(frozen=True)
 class Config:
-    task: dict = field(default_factory=lambda: dict(_RS.task))   # the growth study's glyph task
+    task: dict = field(default_factory=lambda: {"dataset": "patterns", "deform": 0.5, "noise": 0.1,
+                                                "n_val": 500, "n_test": 1000})  # the glyph task
     canvases: tuple = (6, 8)                      # exactly two canvas sides (the growth exponent's ends)
     dense_hidden: tuple = (64, 256, 1024, 4096)   # width sweep of the dense net, at model["depth"]
     dense_depth: tuple = (2, 3)                   # depth sweep of the dense net, at model["hidden"]
     conv_width: tuple = (4, 8, 32)                # channels
     local_width: tuple = (4, 8, 32)
     seeds: tuple = tuple(range(10))
-    target: float = _RS.target
-    # The search's settings, the growth study's own (search.py reads these off the config):
-    floor: int = _RS.floor
-    cap: dict = field(default_factory=lambda: dict(_RS.cap))
-    pilot_lr: float = _RS.pilot_lr
-    lr_grid: tuple = _RS.lr_grid
-    tune_seeds: tuple = _RS.tune_seeds
-    tune_cap: int = _RS.tune_cap
-    extend: int = _RS.extend
-    epochs: int = _RS.epochs
-    min_steps: int = _RS.min_steps
-    fit_loss: float = _RS.fit_loss
-    patience: int = _RS.patience
-    model: dict = field(default_factory=lambda: dict(_RS.model))  # common.MODEL: the baseline size
+    target: float = 0.9
+    # The search's settings (search.py reads these off the config):
+    floor: int = 4
+    cap: dict = field(default_factory=lambda: {"conv": 4096, "local": 2048, "dense": 16384})
+    pilot_lr: float = 3e-3
+    lr_grid: tuple = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2)
+    tune_seeds: tuple = (0, 1, 2)
+    tune_cap: int = 1024
+    extend: int = 2
+    epochs: int = 60
+    min_steps: int = 1500
+    fit_loss: float = 0.05
+    patience: int = 200
+    model: dict = field(default_factory=lambda: dict(MODEL))  # the baseline size
     margin: int = 1                               # rungs measured on each side of the bracket (for the bootstrap)
     boot: int = 1000                              # bootstrap draws per need
 
     @classmethod
     def profile(cls, name: str) -> "Config":
-        if name == "quick":  # the same design, tiny, with the growth study's quick search settings
-            q = rs.Config.profile("quick")
+        if name == "quick":  # the same design, tiny, with quick search settings
             return cls(canvases=(6, 7), dense_hidden=(64, 256), dense_depth=(2,), conv_width=(4, 8),
-                       local_width=(8,), seeds=q.seeds, cap=dict(q.cap), tune_cap=q.tune_cap,
-                       lr_grid=q.lr_grid, tune_seeds=q.tune_seeds, extend=q.extend, epochs=q.epochs,
-                       min_steps=q.min_steps, boot=200)
+                       local_width=(8,), seeds=(0, 1), cap={"conv": 128, "local": 256, "dense": 1024},
+                       tune_cap=128, lr_grid=(3e-3, 1e-2), tune_seeds=(0,), extend=1, epochs=30,
+                       min_steps=600, boot=200)
         return cls()
 
 
@@ -137,12 +137,12 @@ def design(cfg: Config) -> list[Arm]:
 
 def model(cfg: Config, arm: Arm) -> dict:
     """The model options of an arm: ``cfg.model`` with one option replaced (its key order kept, so
-    the baseline's options are ``cfg.model`` itself and its jobs are the growth study's)."""
+    the baseline's options are ``cfg.model`` itself and its jobs are the standard nets')."""
     return {**cfg.model, arm.option: arm.value}
 
 
 def is_baseline(cfg: Config, arm: Arm) -> bool:
-    """Whether an arm is the growth study's own size."""
+    """Whether an arm is the site's standard size (common.MODEL)."""
     return model(cfg, arm) == cfg.model
 
 
@@ -477,7 +477,7 @@ def run(cfg: Config, ctx) -> dict:
         f"against trainable parameters, log-log, at a {c0}×{c0} (left) and a {c1}×{c1} canvas (right). "
         f"Each model size has its own tuned learning rate. Solid lines, kind markers: width (channels; "
         f"dense: hidden units); dashed line, diamonds: dense depth (hidden layers of "
-        f"{cfg.model['hidden']:,}). Ringed: the size the growth study uses. Open markers with arrows: "
+        f"{cfg.model['hidden']:,}). Ringed: the site's standard size. Open markers with arrows: "
         f"censored, the mean never reached the target by the largest training set tried (conv "
         f"{cfg.cap['conv']:,}, locally connected {cfg.cap['local']:,}, dense {cfg.cap['dense']:,}). A caret "
         f"at a bar's end: that end is only a bound (too many bootstrap draws did not cross inside the "
@@ -537,7 +537,7 @@ def figure(result: dict) -> plt.Figure:
         handles.append(Line2D([], [], color=KIND_COLORS["dense"], marker=arm_style("dense+depth")["marker"], ls="--",
                               label="dense, hidden layers"))
     handles.append(Line2D([], [], ls="", marker="o", mfc="none", mec=muted_color(), markersize=11,
-                          label="growth study's size"))
+                          label="standard size"))
     labels = [h.get_label() for h in handles]
     if any(p["censored"] for c in conds for p in c["points"]):
         handles.append(censored_handle())
