@@ -166,12 +166,21 @@ def test_swapping_conv_and_dense_in_the_published_results_breaks_their_claims():
 
 
 GROWTH_EXPONENTS = {  # arm -> (exponent b in N ∝ positions^b, its 95% interval): the published ordering
-    "conv": (0.0, -0.1, 0.1), "cnn_fc": (0.9, 0.8, 1.05), "local": (1.25, 1.2, 1.33),
+    "conv": (0.0, -0.1, 0.1), "cnn_fc": (0.95, 0.85, 1.25), "local": (1.25, 1.2, 1.33),
     "conv_flatten": (1.3, 1.15, 1.6), "local_flatten": (1.5, 1.4, 1.7), "dense": (2.5, 2.0, 3.0),
     "memoriser": (4.5, 2.8, 5.3)}
 GROWTH_LAWS = {"conv": "inconclusive", "local": "power law in positions", "dense": "power law in pixels",
                "memoriser": "exponential in side length"}
 GROWTH_SIZES = [6, 8, 16]
+
+
+NEED_SCALE = {"conv": 1, "cnn_fc": 2, "local": 20, "conv_flatten": 20, "local_flatten": 40, "dense": 80,
+              "memoriser": 60}   # need = scale x positions: the CNN below unshared-pooled everywhere
+HELD_OUT_BEST = {"local": "power law in positions", "conv_flatten": "power law in positions",
+                 "local_flatten": "power law in positions", "cnn_fc": "power law in positions",
+                 "dense": "power law in pixels", "memoriser": "exponential in side length",
+                 "conv": "power law in pixels"}
+LAW_NAMES = ("power law in positions", "power law in pixels", "exponential in side length")
 
 
 def growth_record(versus=("inconclusive", "below", "inconclusive"), **exponents):
@@ -181,12 +190,22 @@ def growth_record(versus=("inconclusive", "below", "inconclusive"), **exponents)
     for arm, fit in {**GROWTH_EXPONENTS, **exponents}.items():
         b, low, high = fit or (None, None, None)
         law = GROWTH_LAWS.get(arm, "power law in positions")
+        needed = [NEED_SCALE[arm] * float((s - 4) ** 2) for s in GROWTH_SIZES]
+        censored = [None] * len(GROWTH_SIZES)
+        if arm == "memoriser":
+            censored[-1] = "above"   # the lookup never gets there at the largest canvas
         kinds[arm] = {"exponent": b, "exponent_ci": None if fit is None else [low, high], "best_law": law,
                       "exponent_positions_law_ci": None if fit is None else [low - 0.6, low - 0.1],
                       "law_win_frequency": {law: 0.9, "exponential in side length": 0.02},
-                      "needed": [10.0 * (s - 4) ** 2 for s in GROWTH_SIZES], "censored": [None] * len(GROWTH_SIZES)}
+                      "needed": needed, "censored": censored, "needed_ci": [[0.8 * v, 1.2 * v] for v in needed],
+                      "held_out": {lw: {"rows": [], "rms_log_miss": 0.1 if lw == HELD_OUT_BEST[arm] else 0.5}
+                                   for lw in LAW_NAMES}}
     summary = {"sizes": list(GROWTH_SIZES), "positions": [(s - 4) ** 2 for s in GROWTH_SIZES], "kinds": kinds}
-    return {"resolution_scaling": {"result": {"summary": summary, "dense_vs_memoriser": list(versus)}}}
+    conditions = [{"arm": "dense", "size": s, "settings": {"hidden": 1024}} for s in GROWTH_SIZES]
+    ratios = {"local_conv": [None] * (len(GROWTH_SIZES) - 1) + [{"value": 400.0, "low": 300.0, "high": 500.0}]}
+    return {"resolution_scaling": {"config": {"study": {"hidden_grid": [256, 1024]}},
+                                   "result": {"summary": summary, "dense_vs_memoriser": list(versus),
+                                              "conditions": conditions, "ratios": ratios}}}
 
 
 def growth_kinds(records: dict) -> dict:
@@ -259,13 +278,63 @@ def test_conv_flat_needs_zero_inside_the_conv_exponents_interval():
     assert not verdict.holds and "not fitted" in verdict.evidence
 
 
-def test_halves_near_linear_needs_both_exponents_near_one_and_both_intervals_above_three_quarters():
-    name = "guard.growth.halves_near_linear"
+def test_halves_a_little_over_linear_needs_both_intervals_above_one_and_exponents_at_most_1_5():
+    name = "guard.growth.halves_a_little_over_linear"
     verdict = claims.evaluate(name, growth_record())
     assert verdict.holds and "conv_flatten: positions^1.30 (1.15 to 1.60); local: positions^1.25 (1.20 to 1.33)" in verdict.evidence
-    assert not claims.evaluate(name, growth_record(conv_flatten=(2.0, 1.8, 2.2))).holds   # quadratic
-    assert not claims.evaluate(name, growth_record(local=(0.5, 0.4, 0.6))).holds           # well below linear
-    assert not claims.evaluate(name, growth_record(local=(1.0, 0.7, 1.3))).holds           # interval reaches 0.7
+    assert not claims.evaluate(name, growth_record(conv_flatten=(2.0, 1.8, 2.2))).holds   # far faster
+    assert not claims.evaluate(name, growth_record(local=(1.0, 0.9, 1.1))).holds           # linear: reaches 0.9
+    assert not claims.evaluate(name, growth_record(local=None)).holds                      # no fit
+
+
+def test_unshared_superlinear_needs_both_unshared_intervals_above_one():
+    name = "guard.growth.unshared_superlinear"
+    assert claims.evaluate(name, growth_record()).holds
+    assert not claims.evaluate(name, growth_record(local_flatten=(1.2, 0.95, 1.5))).holds
+
+
+def test_dense_widest_everywhere_fails_when_one_canvas_chose_a_narrower_net():
+    name = "guard.growth.dense_widest_everywhere"
+    record = growth_record()
+    assert claims.evaluate(name, record).holds
+    record["resolution_scaling"]["result"]["conditions"][1]["settings"]["hidden"] = 256
+    assert not claims.evaluate(name, record).holds
+
+
+def test_lookup_censored_at_largest_needs_the_lookup_censored_and_dense_measured():
+    name = "guard.growth.lookup_censored_at_largest"
+    record = growth_record()
+    assert claims.evaluate(name, record).holds
+    growth_kinds(record)["dense"]["censored"][-1] = "above"
+    assert not claims.evaluate(name, record).holds
+    record = growth_record()
+    growth_kinds(record)["memoriser"]["censored"][-1] = None
+    assert not claims.evaluate(name, record).holds
+
+
+def test_sharing_saving_exceeds_positions_reads_the_ratios_low_end():
+    name = "guard.growth.sharing_saving_exceeds_positions"
+    record = growth_record()
+    assert claims.evaluate(name, record).holds
+    record["resolution_scaling"]["result"]["ratios"]["local_conv"][-1]["low"] = 100.0   # below 144 positions
+    assert not claims.evaluate(name, record).holds
+
+
+def test_cnn_fc_like_local_needs_overlapping_exponents_and_fewer_examples_everywhere():
+    name = "guard.growth.cnn_fc_like_local"
+    assert claims.evaluate(name, growth_record()).holds
+    assert not claims.evaluate(name, growth_record(cnn_fc=(0.5, 0.4, 0.6))).holds   # intervals apart
+    record = growth_record()
+    growth_kinds(record)["cnn_fc"]["needed_ci"][0][1] = 1e6   # overlaps unshared-pooled at one canvas
+    assert not claims.evaluate(name, record).holds
+
+
+def test_held_out_agrees_fails_when_another_law_predicts_a_net_best():
+    name = "guard.growth.held_out_agrees"
+    record = growth_record()
+    assert claims.evaluate(name, record).holds
+    growth_kinds(record)["dense"]["held_out"]["power law in positions"]["rms_log_miss"] = 0.01
+    assert not claims.evaluate(name, record).holds
 
 
 def test_halves_inconclusive_needs_the_two_intervals_to_overlap():

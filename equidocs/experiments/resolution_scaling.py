@@ -29,7 +29,7 @@ from equidocs import cache, runstore, stats
 from equidocs.experiments.formatting import fmt_int, fmt_pct
 from equidocs.fit import Job, Result, fit_many
 from equidocs.mechanism_analysis import analyse_ladders, ladders
-from equidocs.mechanism_laws import extrapolate
+from equidocs.mechanism_laws import PIXELS, extrapolate
 from equidocs.mechanism_plan import Config as StudyConfig, base_job, plan
 from equidocs.nets import ARMS, positions
 
@@ -108,13 +108,22 @@ def collect(cfg: Config, ctx) -> tuple[list[dict], list[tuple[Job, Result]]]:
         fit_many(pending, workers=ctx.workers or os.cpu_count() or 1, on_result=finished)
 
 
+def times(v: float) -> str:
+    """A ratio in words: two significant figures from 100 up, else three.
+
+    >>> times(5092.4), times(226.3), times(38.14), times(1.234)
+    ('5,100×', '230×', '38.1×', '1.23×')
+    """
+    return f"{fmt_int(float(f'{v:.2g}'))}×" if v >= 100 else f"{v:.3g}×"
+
+
 def _ratio_words(r: stats.Ratio) -> str:
-    """A ratio with its 95% interval: "53× (30× to 115×)"; a bound says so."""
+    """A ratio with its 95% interval: "53× (95% interval 30× to 115×)"; a bound says so."""
     if r.value is None:
         return "undetermined (censored)"
-    high = f"{r.high:.3g}×" if r.high is not None else "unbounded"
+    high = times(r.high) if r.high is not None else "unbounded"
     lead = "at least " if r.lower_bound_only else ""
-    return f"{lead}{r.value:.3g}× (95% interval {r.low:.3g}× to {high})"
+    return f"{lead}{times(r.value)} (95% interval {times(r.low)} to {high})"
 
 
 def _need_cell(k: dict, i: int) -> str:
@@ -148,14 +157,26 @@ def _at_least(worse: dict, better: dict, i: int) -> str:
 
     >>> _at_least({"needed": [500.0], "censored": [None], "needed_ci": [[400.0, 600.0]]},
     ...           {"needed": [10.0], "censored": [None], "needed_ci": [[8.0, 12.0]]}, 0)
-    'at least 33×'
+    'at least 33.3×'
     """
     low = worse["needed"][i] if worse["censored"][i] == "above" else (
         None if worse["censored"][i] else worse["needed_ci"][i][0])
     high = None if better["censored"][i] else better["needed_ci"][i][1]
     if not low or not high:
         return "not bounded (an interval end is open)"
-    return f"at least {low / high:,.2g}×" if low / high < 100 else f"at least {fmt_int(float(f'{low / high:.2g}'))}×"
+    return f"at least {times(low / high)}"
+
+
+def _power_range(log10_range: list | None) -> str:
+    """A conditional range as whole powers of ten, widened outwards, never below one example.
+
+    >>> _power_range([6.8, 7.2]), _power_range([-4.4, 2.7]), _power_range(None)
+    ('10<sup>6</sup> to 10<sup>8</sup>', '1 to 10<sup>3</sup>', 'no law fitted')
+    """
+    if not log10_range:
+        return "no law fitted"
+    lo, hi = max(0, math.floor(log10_range[0])), max(0, math.ceil(log10_range[1]))
+    return ("1" if lo == 0 else f"10<sup>{lo}</sup>") + f" to 10<sup>{hi}</sup>"
 
 
 def _two(v: float) -> str:
@@ -240,6 +261,9 @@ def _numbers(cfg: Config, summary: dict, ratios: dict, versus: list, stops: dict
            "n_test": fmt_int(study.job["n_test"]), "deform": f"{study.job['deform']:g}",
            "noise": f"{study.job['noise']:g}", "runs": fmt_int(n_runs), "cpu_hours": f"{cpu_s / 3600:.1f}",
            "draws": fmt_int(summary["draws"]), "conditions": str(summary["conditions_complete"])}
+    planned = [c for c in StudyConfig.profile(cfg.log).sizes if c not in sizes]  # still running
+    out["pending_sizes"] = " and ".join(f"{c}×{c}" for c in planned) or "none"
+    out["positions_planned_last"] = fmt_int(positions(max(planned))) if planned else out["positions_last"]
     for arm, k in kinds.items():
         for i, s in enumerate(sizes):
             out[f"{arm}.needed.{s}"] = _need_cell(k, i)
@@ -259,14 +283,19 @@ def _numbers(cfg: Config, summary: dict, ratios: dict, versus: list, stops: dict
             out[f"{arm}.stops"] = (f"{st['patience']} early-stopped, {st['fit']} fitted, "
                                    f"{st['budget']} at the budget (of {total})")
         for c, e in extra[arm].items():
-            out[f"{arm}.range.{c}"] = ("no law fitted" if not e["log10_range"] else
-                                       "10<sup>{:.1f}</sup> to 10<sup>{:.1f}</sup>".format(*e["log10_range"]))
+            out[f"{arm}.range.{c}"] = _power_range(e["log10_range"])
+        laws = (k.get("laws") or {}).get(PIXELS)
+        out[f"{arm}.pixels_law_exponent"] = (_exponent_words(laws["slope"], laws["slope_ci"]) if laws
+                                             else "not fitted")
     for name, row in ratios.items():
         worse, better = RATIOS[name]
         for i, (s, r) in enumerate(zip(sizes, row)):
             out[f"ratio.{name}.{s}"] = "not run" if r is None else r["words"]
             out[f"ratio.{name}.at_least.{s}"] = _at_least(kinds[worse], kinds[better], i)
-        out[f"ratio.{name}.at_least.last"] = out[f"ratio.{name}.at_least.{sizes[-1]}"]
+            out[f"ratio.{name}.point.{s}"] = ("undetermined" if not r or r["value"] is None
+                                              else times(r["value"]))
+        for kind in ("at_least", "point"):
+            out[f"ratio.{name}.{kind}.last"] = out[f"ratio.{name}.{kind}.{sizes[-1]}"]
         out[f"ratio.{name}.first"] = out[f"ratio.{name}.{sizes[0]}"]
         out[f"ratio.{name}.last"] = out[f"ratio.{name}.{sizes[-1]}"]
     words = {"above": "the dense net needs fewer", "below": "the lookup needs fewer",
@@ -327,10 +356,11 @@ def _caption(cfg: Config, summary: dict) -> str:
     return (f"Training examples needed to reach {study.target:.0%} test accuracy against the number of "
             f"positions a 5×5 glyph can take on the canvas (log-log; canvases "
             f"{summary['sizes'][0]}×{summary['sizes'][0]} to {summary['sizes'][-1]}×{summary['sizes'][-1]}). "
-            f"Points: the crossing of the seed-mean test accuracy ({study.seeds_main} seeds for conv, "
-            f"locally connected and dense, {study.seeds_other} for the others), each net's learning rate, "
-            f"weight decay and width tuned on validation data for that canvas; bars: 95% bootstrap "
-            f"intervals over seeds and test examples. Hollow markers with arrows: never reached by the "
+            f"Points: the crossing of the seed-mean test accuracy ({study.seeds_main} seeds for the conv, "
+            f"unshared-pooled and dense nets, {study.seeds_other} for the others), each net's learning "
+            f"rate, weight decay and width tuned on validation data for that canvas; bars: 95% bootstrap "
+            f"intervals over seeds and test examples, a caret marking an end that is only a bound (too "
+            f"many draws fell outside the rungs tried). Hollow markers with arrows: never reached by the "
             f"largest training set tried (censored). Grey: a 1-nearest-neighbour lookup on pixels.")
 
 
@@ -358,12 +388,17 @@ def figure(result: dict) -> plt.Figure:
                 censored_point(ax, x, v, arm, c, size=5.5, length=1.9)
                 directions.add(c)
                 continue
-            lo = v if not ci[0] else ci[0]
+            lo = v / 1.6 if not ci[0] else ci[0]  # an open end: drawn short, with a caret
             hi = v * 1.6 if ci[1] is None else ci[1]
+            alpha = 0.75 if arm == "memoriser" else 1
             ax.errorbar([x], [v], yerr=[[v - lo], [hi - v]], fmt=style["marker"], color=style["color"],
-                        capsize=2.5, markersize=5, alpha=0.75 if arm == "memoriser" else 1, zorder=3)
+                        capsize=2.5, markersize=5, alpha=alpha, zorder=3, label=ARM_WORDS[arm])
+            for end, open_end, caret in ((lo, not ci[0], r"$\vee$"), (hi, ci[1] is None, r"$\wedge$")):
+                if open_end:  # only a bound: a caret, as on the capacity figure
+                    ax.plot([x], [end], ls="", marker=caret, color=style["color"], markersize=6, alpha=alpha,
+                            zorder=3)
         ax.plot(xs, ys, linestyle=style["linestyle"], color=style["color"], lw=1.2,
-                alpha=0.75 if arm == "memoriser" else 1)
+                alpha=0.75 if arm == "memoriser" else 1, label=ARM_WORDS[arm])
         handles.append(Line2D([], [], color=style["color"], marker=style["marker"],
                               linestyle=style["linestyle"], label=ARM_WORDS[arm]))
     ax.set(xscale="log", yscale="log", xlabel="positions the glyph can take (log)")
