@@ -199,7 +199,8 @@ def growth_record(versus=("inconclusive", "below", "inconclusive"), **exponents)
                       "law_win_frequency": {law: 0.9, "exponential in side length": 0.02},
                       "needed": needed, "censored": censored, "needed_ci": [[0.8 * v, 1.2 * v] for v in needed],
                       "held_out": {lw: {"rows": [], "rms_log_miss": 0.1 if lw == HELD_OUT_BEST[arm] else 0.5}
-                                   for lw in LAW_NAMES}}
+                                   for lw in LAW_NAMES},
+                      "laws": {lw: {"not_rejected_frequency": 0.9 if lw == law else 0.1} for lw in LAW_NAMES}}
     summary = {"sizes": list(GROWTH_SIZES), "positions": [(s - 4) ** 2 for s in GROWTH_SIZES], "kinds": kinds}
     conditions = [{"arm": "dense", "size": s, "settings": {"hidden": 1024}} for s in GROWTH_SIZES]
     ratios = {"local_conv": [None] * (len(GROWTH_SIZES) - 1) + [{"value": 400.0, "low": 300.0, "high": 500.0}]}
@@ -326,6 +327,14 @@ def test_cnn_fc_like_local_needs_overlapping_exponents_and_fewer_examples_everyw
     assert not claims.evaluate(name, growth_record(cnn_fc=(0.5, 0.4, 0.6))).holds   # intervals apart
     record = growth_record()
     growth_kinds(record)["cnn_fc"]["needed_ci"][0][1] = 1e6   # overlaps unshared-pooled at one canvas
+    assert not claims.evaluate(name, record).holds
+
+
+def test_dense_exponential_not_ruled_out_fails_when_no_draw_keeps_it():
+    name = "guard.growth.dense_exponential_not_ruled_out"
+    record = growth_record()
+    assert claims.evaluate(name, record).holds
+    growth_kinds(record)["dense"]["laws"]["exponential in side length"]["not_rejected_frequency"] = 0.0
     assert not claims.evaluate(name, record).holds
 
 

@@ -35,9 +35,9 @@ from equidocs.nets import ARMS, positions
 
 TITLE = "What saves the data, and how each part grows with positions"
 FACTORIAL = ("conv", "local", "conv_flatten", "local_flatten")
-ARM_WORDS = {"conv": "shared filters, pooled (conv)", "local": "unshared filters, pooled",
-             "conv_flatten": "shared filters, flatten readout", "local_flatten": "unshared filters, flatten readout",
-             "dense": "dense", "cnn_fc": "CNN with a dense head", "memoriser": "1-NN lookup"}
+ARM_WORDS = {"conv": "conv (shared, pooled)", "local": "unshared-pooled", "conv_flatten": "shared-flatten",
+             "local_flatten": "unshared-flatten", "dense": "dense", "cnn_fc": "CNN with a dense head",
+             "memoriser": "1-NN lookup"}  # the page's names: filters shared or not, readout pooled or flatten
 PUBLISHED = (6, 7, 8, 10, 12, 16)  # the canvases whose every arm is done (4 to 144 positions)
 RATIOS = {  # name -> (arm that needs more, arm that needs fewer): the factorial's contrasts
     "dense_conv": ("dense", "conv"), "dense_local": ("dense", "local"),
