@@ -249,6 +249,7 @@ def _numbers(cfg: Config, summary: dict, ratios: dict, versus: list, stops: dict
            "positions_first": fmt_int(pos[0]), "positions_last": fmt_int(pos[-1]),
            "pixels_first": fmt_int(summary["pixels"][0]), "pixels_last": fmt_int(summary["pixels"][-1]),
            "size_last": f"{sizes[-1]}×{sizes[-1]}", "seeds_main": str(study.seeds_main),
+           "size_second": "{0}×{0}".format(sizes[min(1, len(sizes) - 1)]),
            "seeds_other": str(study.seeds_other), "tune_seeds": str(len(study.tune_seeds)),
            "lr_grid": ", ".join(f"{v:g}" for v in study.lr_grid),
            "wd_grid": ", ".join(f"{v:g}" for v in study.wd_grid),
@@ -295,6 +296,7 @@ def _numbers(cfg: Config, summary: dict, ratios: dict, versus: list, stops: dict
             out[f"ratio.{name}.point.{s}"] = ("undetermined" if not r or r["value"] is None
                                               else times(r["value"]))
         for kind in ("at_least", "point"):
+            out[f"ratio.{name}.{kind}.second"] = out[f"ratio.{name}.{kind}.{sizes[min(1, len(sizes) - 1)]}"]
             out[f"ratio.{name}.{kind}.last"] = out[f"ratio.{name}.{kind}.{sizes[-1]}"]
         out[f"ratio.{name}.first"] = out[f"ratio.{name}.{sizes[0]}"]
         out[f"ratio.{name}.last"] = out[f"ratio.{name}.{sizes[-1]}"]
