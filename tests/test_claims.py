@@ -330,19 +330,22 @@ def test_cnn_fc_like_local_needs_overlapping_exponents_and_fewer_examples_everyw
     assert not claims.evaluate(name, record).holds
 
 
-def test_dense_exponential_not_ruled_out_fails_when_no_draw_keeps_it():
-    name = "guard.growth.dense_exponential_not_ruled_out"
-    record = growth_record()
-    assert claims.evaluate(name, record).holds
-    growth_kinds(record)["dense"]["laws"]["exponential in side length"]["not_rejected_frequency"] = 0.0
-    assert not claims.evaluate(name, record).holds
+def _no_draw_keeps_the_exponential(dense: dict) -> None:
+    dense["laws"]["exponential in side length"]["not_rejected_frequency"] = 0.0
 
 
-def test_held_out_agrees_fails_when_another_law_predicts_a_net_best():
-    name = "guard.growth.held_out_agrees"
+def _positions_law_predicts_dense_best(dense: dict) -> None:
+    dense["held_out"]["power law in positions"]["rms_log_miss"] = 0.01
+
+
+@pytest.mark.parametrize("name, perturb", [
+    ("guard.growth.dense_exponential_not_ruled_out", _no_draw_keeps_the_exponential),
+    ("guard.growth.held_out_agrees", _positions_law_predicts_dense_best),
+])
+def test_a_dense_net_guard_holds_until_its_evidence_changes(name, perturb):
     record = growth_record()
     assert claims.evaluate(name, record).holds
-    growth_kinds(record)["dense"]["held_out"]["power law in positions"]["rms_log_miss"] = 0.01
+    perturb(growth_kinds(record)["dense"])
     assert not claims.evaluate(name, record).holds
 
 
