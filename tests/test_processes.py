@@ -73,21 +73,28 @@ def test_kill_9_of_the_parent_takes_its_workers_and_frees_the_lock(tmp_path):
             os.kill(w, signal.SIGKILL)
 
 
-def test_a_run_waiting_for_the_lock_says_who_holds_it(tmp_path, monkeypatch):
-    monkeypatch.setenv("TMPDIR", str(tmp_path))
-    holder = subprocess.Popen([sys.executable, "-c", "import time\nfrom equidocs import cache\n"
-                               "with cache.lock('locktest', 'k'):\n print('locked', flush=True)\n time.sleep(3)"],
-                              cwd=ROOT, env={**os.environ, "TMPDIR": str(tmp_path)}, stdout=subprocess.PIPE, text=True)
+def test_a_run_waiting_for_the_lock_says_who_holds_it(tmp_path):
+    # The holder keeps the lock until told to let go, so a slow start of the waiter cannot race it.
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    holder = subprocess.Popen([sys.executable, "-c", "import sys\nfrom equidocs import cache\n"
+                               "with cache.lock('locktest', 'k'):\n print('locked', flush=True)\n sys.stdin.readline()"],
+                              cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    waiter = None
     try:
         assert holder.stdout.readline().strip() == "locked"
-        waiter = subprocess.run([sys.executable, "-c", "from equidocs import cache\n"
-                                 "with cache.lock('locktest', 'k'): print('got it')"],
-                                cwd=ROOT, env={**os.environ, "TMPDIR": str(tmp_path)},
-                                capture_output=True, text=True, timeout=30)
-        assert "got it" in waiter.stdout
-        assert f"waiting for pid {holder.pid}" in waiter.stderr, waiter.stderr
+        waiter = subprocess.Popen([sys.executable, "-c", "from equidocs import cache\n"
+                                   "with cache.lock('locktest', 'k'): print('got it', flush=True)"],
+                                  cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        said = waiter.stderr.readline()
+        assert f"waiting for pid {holder.pid}" in said, said
+        holder.stdin.write("release\n")
+        holder.stdin.flush()
+        out, _ = waiter.communicate(timeout=60)
+        assert "got it" in out
     finally:
         holder.kill()
+        if waiter is not None:
+            waiter.kill()
 
 
 def test_ctrl_c_stops_a_run_with_one_line_and_no_traceback(tmp_path):
