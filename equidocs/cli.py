@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 from equidocs import experiments, processes
-from equidocs.runner import DEVICE
+from equidocs.runner import DEVICE, RUN_PROFILES
 
 DEFAULT_OUT = Path("build/generated")
 
@@ -69,7 +69,8 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("list", help="list the experiments")
     run = sub.add_parser("run", help="run experiments (cached, resumable) and export results and figures")
     run.add_argument("names", nargs="*", metavar="NAME", help="experiments to run (default: all)")
-    run.add_argument("--profile", choices=experiments.PROFILES, default="quick")
+    run.add_argument("--profile", choices=RUN_PROFILES, default="quick",
+                     help="quick (default), full (published) or smoke (tiny: checks that everything runs)")
     run.add_argument("--freeze", action="store_true",
                      help="also write the published results/NAME.json (needs --profile full)")
     run.add_argument("--stale", action="store_true",

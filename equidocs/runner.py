@@ -14,13 +14,15 @@ from typing import Any
 
 import matplotlib.pyplot as plt
 
-from equidocs import cache, experiments, runstore
+from equidocs import cache, experiments, runstore, smoke
 from equidocs.figure_data import write_csv
 from equidocs.experiments import PROFILES, RunContext
 from equidocs.plotting import theme
 from equidocs.train import single_thread
 
 
+# what ``run_experiment`` accepts: the experiments' own profiles, and ``smoke`` (tiny; equidocs.smoke)
+RUN_PROFILES = (*PROFILES, "smoke")
 DEVICE = re.compile(r"^(cpu|cuda(:\d+)?)$")
 COMPANION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,80}\.json$")  # a plain file name, JSON only
 
@@ -94,11 +96,11 @@ def run_experiment(name: str, profile: str = "quick", *, force: bool = False, de
     ``force=True`` recomputes it and re-trains every run (stored runs are not reused).
     """
     check_device(device)
-    if profile not in PROFILES:
-        raise ValueError(f"profile {profile!r}: expected one of {', '.join(PROFILES)}")
+    if profile not in RUN_PROFILES:
+        raise ValueError(f"profile {profile!r}: expected one of {', '.join(RUN_PROFILES)}")
     module = experiments.get(name)
     start = time.perf_counter()
-    cfg = module.Config.profile(profile)
+    cfg = smoke.config(name) if profile == "smoke" else module.Config.profile(profile)
     config = asdict(cfg)
     key = cache.cache_key(name, {"profile": profile, "config": config}, device, module.__name__)
     sources = cache.module_hashes(module.__name__)  # now, not after the run: the code that ran

@@ -57,6 +57,58 @@ def close(page) -> None:
     page.context.close()
 
 
+def wait_until_still(locator, frames: int = 6) -> None:
+    """Wait until the element's box has stayed the same for ``frames`` animation frames (e.g. a
+    lightbox done opening, a zoom settled) and no CSS animation runs on it or its ancestors."""
+    locator.evaluate("""(e, frames) => new Promise(done => {
+        let last = '', same = 0;
+        const busy = () => document.getAnimations().some(a => a.playState === 'running' && a.effect
+            && a.effect.target instanceof Element && a.effect.target.contains(e));
+        const step = () => {
+            const r = e.getBoundingClientRect(), key = [r.x, r.y, r.width, r.height].join();
+            same = key === last && !busy() ? same + 1 : 0;
+            last = key;
+            same >= frames ? done() : requestAnimationFrame(step);
+        };
+        requestAnimationFrame(step);
+    })""", frames)
+
+
 def wait_for_scheme(page, scheme: str) -> None:
     """Wait until Material has applied the colour scheme of ``scheme`` ("light" or "dark")."""
     page.wait_for_function("s => document.body.dataset.mdColorScheme === s", arg=SCHEMES[scheme])
+
+
+# Elements wider than the text column must sit in a scroll container that fits in it (a code block,
+# Material's table wrapper): nothing clipped (overflow hidden), nothing sticking out, no sideways page.
+WIDE_CONTENT = """() => {
+  const column = document.querySelector('.md-content'), right = column.getBoundingClientRect().right;
+  const name = e => e.tagName.toLowerCase() + (typeof e.className === 'string' && e.className.trim()
+    ? '.' + e.className.trim().split(/\\s+/).join('.') : '');
+  const fits = a => ['auto', 'scroll'].includes(getComputedStyle(a).overflowX)
+    && a.getBoundingClientRect().right <= right + 1;
+  const problems = [], out = new Set(), hidden = new Set();
+  for (const e of column.querySelectorAll('*')) {
+    const r = e.getBoundingClientRect(), style = getComputedStyle(e);
+    if (hidden.has(e.parentElement) || style.clip !== 'auto' || r.width <= 1 || r.height <= 1) {
+      hidden.add(e);  // for screen readers only (clipped to nothing): checked by the page's width
+      continue;
+    }
+    if (!e.checkVisibility()) continue;
+    if (['hidden', 'clip'].includes(style.overflowX) && e.scrollWidth > e.clientWidth + 1)
+      problems.push(`${name(e)} clips ${e.scrollWidth - e.clientWidth}px of its content`);
+    if (r.right > right + 1) {
+      let a = e.parentElement;
+      while (a && a !== column && !fits(a)) a = a.parentElement;
+      if (a && a !== column) continue;
+      out.add(e);
+      if (!out.has(e.parentElement))
+        problems.push(`${name(e)} sticks out of the column by ${Math.round(r.right - right)}px: `
+                      + (e.textContent || '').trim().slice(0, 40));
+    }
+  }
+  const page = document.documentElement;
+  if (page.scrollWidth > page.clientWidth + 1)
+    problems.push(`the page scrolls sideways by ${page.scrollWidth - page.clientWidth}px`);
+  return problems;
+}"""

@@ -16,6 +16,7 @@ import subprocess
 import sys
 import threading
 import time
+import types
 from pathlib import Path
 
 import pytest
@@ -72,9 +73,11 @@ def nav_pages() -> dict[str, str]:
 
 
 def pytest_collection_modifyitems(config, items):
-    """Tests marked ``last`` run at the end: they read checks started in the background early on
-    (e.g. the audits), which by then have finished alongside the rest of the suite."""
-    items.sort(key=lambda item: item.get_closest_marker("last") is not None)
+    """Tests of the built site run after the others, so that its build (started with the session)
+    runs alongside them; tests marked ``last`` run at the end: they read checks started in the
+    background early on (the audits, the cold quick build), which by then have finished."""
+    items.sort(key=lambda item: (item.get_closest_marker("last") is not None,
+                                 "built_site" in getattr(item, "fixturenames", ())))
 
 
 def pytest_generate_tests(metafunc):
@@ -84,10 +87,14 @@ def pytest_generate_tests(metafunc):
 
 
 class _Build:
-    """``mkdocs build --strict`` into ``out`` (cwd = repo root), running in the background."""
+    """``mkdocs build --strict`` into ``out`` (cwd = repo root), running in the background. Unless
+    told otherwise, its generated files go to a folder of its own beside ``out``, so builds running
+    at the same time never share ``build/generated``."""
 
     def __init__(self, out: Path, **env_overrides: str) -> None:
-        self.out, self.env = out, {**os.environ, "NO_MKDOCS_2_WARNING": "1", **env_overrides}
+        generated = str(out.parent / f"generated-{out.name}")
+        self.out = out
+        self.env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "EQUIDOCS_GENERATED": generated, **env_overrides}
         self.start = time.perf_counter()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(out)],
@@ -119,33 +126,50 @@ def _build_site(out: Path, **env_overrides: str) -> float:
     return _Build(out, **env_overrides).finish()
 
 
-QUICK_TEST = "test_quick_profile_builds_every_page_from_an_empty_cache"
+COLD_TEST = "test_smoke_profile_builds_every_page_from_an_empty_cache"
 
 
 @pytest.fixture(scope="session", autouse=True)
-def quick_build(request, tmp_path_factory):
-    """The cold quick-profile build (the slowest check), started with the session when its test is
-    selected, so it runs alongside the other tests; its test is marked ``last`` and collects it."""
-    if not any(item.name == QUICK_TEST for item in request.session.items):
+def cold_build(request, tmp_path_factory):
+    """The whole site from a cold ``smoke`` run (equidocs.smoke: every experiment trained from an
+    empty cache, at tiny sizes), started with the session when its test is selected, so it runs
+    alongside the other tests; its test is marked ``last`` and collects it."""
+    if not any(item.name == COLD_TEST for item in request.session.items):
         yield None
         return
-    root = tmp_path_factory.mktemp("quick")
-    build = _Build(root / "quick-site", EQUIDOCS_PROFILE="quick", EQUIDOCS_CACHE=str(root / "empty-cache"),
+    root = tmp_path_factory.mktemp("cold")
+    build = _Build(root / "smoke-site", EQUIDOCS_PROFILE="smoke", EQUIDOCS_CACHE=str(root / "empty-cache"),
                    EQUIDOCS_GENERATED=str(root / "generated"))
     yield build
     build.proc.kill()
 
 
+def _uses(request, fixture: str) -> bool:
+    """Whether any selected test needs ``fixture`` (directly or through another fixture)."""
+    return any(fixture in getattr(item, "fixturenames", ()) for item in request.session.items)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def published_build(request, tmp_path_factory):
+    """The published site's build, started with the session when a selected test needs
+    ``built_site``, so it runs alongside the tests that do not; ``built_site`` waits for it."""
+    if not _uses(request, "built_site"):
+        yield None
+        return
+    build = _Build(tmp_path_factory.mktemp("site") / "published")
+    yield build
+    build.proc.kill()
+
+
 @pytest.fixture(scope="session")
-def built_site(tmp_path_factory) -> Path:
+def built_site(published_build) -> Path:
     """The site, built once per session with ``mkdocs build --strict`` (cwd = repo root).
 
     By default it is the published site, built from the frozen results in ``results/`` (nothing is
     trained); set ``EQUIDOCS_PROFILE=quick`` to test against a quick run instead.
     """
-    out = tmp_path_factory.mktemp("site")
-    _build_site(out)
-    return out
+    published_build.finish()
+    return published_build.out
 
 
 @pytest.fixture(scope="session")
@@ -195,6 +219,27 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         count = len(list(folder.glob("*.png")))
         terminalreporter.write_sep("-", "site screenshots")
         terminalreporter.write_line(f"{count} screenshots (light and dark) in {folder}")
+
+
+@pytest.fixture(scope="session")
+def quick_mechanism_study(tmp_path_factory):
+    """The mechanism study's quick profile (equidocs.experiments.resolution_scaling), trained once per
+    session (one worker) into an isolated cache (``EQUIDOCS_CACHE``), with a run store recording.
+
+    Attributes: ``cfg``, ``cache`` (its log is ``cache/mechanism/runs-quick.jsonl``), ``store`` and
+    ``result``. Shared by test_resolution_scaling and test_mechanism, which must not add to it."""
+    from equidocs import runstore
+    from equidocs.experiments import RunContext
+    from equidocs.experiments import resolution_scaling as rs
+
+    cache = tmp_path_factory.mktemp("quick-mechanism-cache")
+    cfg = rs.Config.profile("quick")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("EQUIDOCS_CACHE", str(cache))
+        store = runstore.RunStore(cache / "runs", "cpu")
+        with runstore.recording(store):
+            result = rs.run(cfg, RunContext(workers=1))
+    return types.SimpleNamespace(cfg=cfg, cache=cache, store=store, result=result)
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,6 @@ block on every page runs, taken from the rendered HTML (not from the sources).
 - Every page: each ``python`` block, as copied, runs in order in one fresh namespace per page
   (a block Sybil skips, ``<!-- skip: next -->`` or between ``start`` and ``end``, is left out). Hidden setup
   (``invisible-code-block``) is not on the page, so a block that needs it fails here.
-- Wide code blocks and tables scroll inside the text column (phone and desktop widths).
 - CITATION.cff names the package's version.
 """
 
@@ -262,59 +261,6 @@ def test_python_blocks_run_as_copied(built_site, source, skips):
         except Exception as error:  # noqa: BLE001
             pytest.fail(f"{source}: python block {i + 1} fails when copied from the page: "
                         f"{type(error).__name__}: {error}\n{code}", pytrace=False)
-
-
-# --- Wide content ---------------------------------------------------------------------------------------
-
-# Elements wider than the text column must sit in a scroll container that fits in it (a code block,
-# Material's table wrapper): nothing clipped (overflow hidden), nothing sticking out, no sideways page.
-WIDE_CONTENT = """() => {
-  const column = document.querySelector('.md-content'), right = column.getBoundingClientRect().right;
-  const name = e => e.tagName.toLowerCase() + (typeof e.className === 'string' && e.className.trim()
-    ? '.' + e.className.trim().split(/\\s+/).join('.') : '');
-  const fits = a => ['auto', 'scroll'].includes(getComputedStyle(a).overflowX)
-    && a.getBoundingClientRect().right <= right + 1;
-  const problems = [], out = new Set(), hidden = new Set();
-  for (const e of column.querySelectorAll('*')) {
-    const r = e.getBoundingClientRect(), style = getComputedStyle(e);
-    if (hidden.has(e.parentElement) || style.clip !== 'auto' || r.width <= 1 || r.height <= 1) {
-      hidden.add(e);  // for screen readers only (clipped to nothing): checked by the page's width
-      continue;
-    }
-    if (!e.checkVisibility()) continue;
-    if (['hidden', 'clip'].includes(style.overflowX) && e.scrollWidth > e.clientWidth + 1)
-      problems.push(`${name(e)} clips ${e.scrollWidth - e.clientWidth}px of its content`);
-    if (r.right > right + 1) {
-      let a = e.parentElement;
-      while (a && a !== column && !fits(a)) a = a.parentElement;
-      if (a && a !== column) continue;
-      out.add(e);
-      if (!out.has(e.parentElement))
-        problems.push(`${name(e)} sticks out of the column by ${Math.round(r.right - right)}px: `
-                      + (e.textContent || '').trim().slice(0, 40));
-    }
-  }
-  const page = document.documentElement;
-  if (page.scrollWidth > page.clientWidth + 1)
-    problems.push(`the page scrolls sideways by ${page.scrollWidth - page.clientWidth}px`);
-  return problems;
-}"""
-
-
-@pytest.mark.browser
-def test_wide_content_scrolls_inside_its_column(browser, site_url, nav_page):
-    from browsing import close, open_page
-
-    page, _ = open_page(browser, site_url + nav_page.removesuffix("index.html"), width=390)
-    try:
-        page.evaluate("() => window.MathJax && MathJax.startup && MathJax.startup.promise")
-        problems = []
-        for width in (390, 1280):  # a phone, a desktop with both sidebars
-            page.set_viewport_size({"width": width, "height": 900})
-            problems += [f"at {width}px: {p}" for p in page.evaluate(WIDE_CONTENT)]
-        assert not problems, f"{nav_page}:\n" + "\n".join(problems[:10])
-    finally:
-        close(page)
 
 
 # --- Citation -------------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 Most are silent guards (``guard.NAME``: the page's hand-written sentence before the token is what
 they check); a few print a computed sentence or a number phrase."""
 import copy
+import functools
 import re
 import importlib.util
 from pathlib import Path
@@ -72,9 +73,11 @@ def test_unknown_claim_is_named():
         claims.evaluate("nope", synthetic())
 
 
-def used_claims() -> set[str]:
-    return {m.group(1) for page in (ROOT / "docs").rglob("*.md")
-            for m in claims_pattern().finditer(page.read_text(encoding="utf-8"))}
+@functools.cache
+def used_claims() -> frozenset[str]:
+    """Every claim name in a ``[[claim:...]]`` token on a page (read once per session)."""
+    return frozenset(m.group(1) for page in (ROOT / "docs").rglob("*.md")
+            for m in claims_pattern().finditer(page.read_text(encoding="utf-8")))
 
 
 def claims_pattern():
@@ -129,7 +132,7 @@ def test_the_matched_accuracy_consistency_guard_needs_every_design_learned_and_i
 
 
 def test_every_claim_on_the_pages_holds_on_the_published_results():
-    records = {name: frozen.read(name, ROOT / "results") for name in experiments.NAMES}
+    records = published()
     for name in sorted(used_claims()):
         verdict = claims.evaluate(name, records)
         assert verdict.holds, f"{name}: {verdict.evidence}"
@@ -154,7 +157,7 @@ def test_every_claim_is_used_on_a_page():
 
 
 def test_swapping_conv_and_dense_in_the_published_results_breaks_their_claims():
-    records = {"sample_efficiency": copy.deepcopy(frozen.read("sample_efficiency", ROOT / "results"))}
+    records = {"sample_efficiency": published()["sample_efficiency"]}
     for task in records["sample_efficiency"]["result"]["tasks"].values():
         task["arms"]["conv"], task["arms"]["dense"] = task["arms"]["dense"], task["arms"]["conv"]
     on_these_results = ("patterns.", "digits.", "guard.patterns.", "guard.digits.")
@@ -482,8 +485,22 @@ def test_a_control_is_inconclusive_only_when_its_interval_includes_one():
 
 # --- guards: silent checks behind sentences written by hand ----------------------------------------
 
+@functools.cache
+def _frozen_records() -> dict:
+    return {name: frozen.read(name, ROOT / "results") for name in experiments.NAMES}
+
+
+class _Copies(dict):
+    """The frozen results by experiment name; each copied on first use (a test may change its copy)."""
+
+    def __missing__(self, name: str) -> dict:
+        self[name] = copy.deepcopy(_frozen_records()[name])
+        return self[name]
+
+
 def published() -> dict:
-    return {name: copy.deepcopy(frozen.read(name, ROOT / "results")) for name in experiments.NAMES}
+    """The frozen results (read and checked once per session), as copies a test may change."""
+    return _Copies()
 
 
 def test_a_guard_prints_nothing_and_every_sentence_claim_has_one():

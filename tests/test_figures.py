@@ -565,7 +565,7 @@ def test_figures_on_a_phone_open_full_screen_and_zoom_to_legible_text(browser, s
     a pinch there zooms it until its smallest text is >= PHONE_MIN_TEXT_PX. Sizes are printed: as
     laid out, in the lightbox and zoomed."""
     sys.path.insert(0, str(Path(__file__).parent))
-    from browsing import wait_for_scheme
+    from browsing import wait_for_scheme, wait_until_still
 
     suffix = "-dark" if scheme == "dark" else ""
     rows, by_page = [], {}
@@ -588,7 +588,7 @@ def test_figures_on_a_phone_open_full_screen_and_zoom_to_legible_text(browser, s
                 img.tap()
                 shown = page.locator(".glightbox-container .gslide.current img")
                 shown.wait_for(state="visible")
-                page.wait_for_timeout(600)  # the opening animation
+                wait_until_still(shown)  # the opening animation
                 src = shown.get_attribute("src")
                 assert src.split("#")[0].endswith(f"figures/{name}{suffix}.svg"), f"{scheme}: {src} for {name}"
                 background = shown.evaluate("i => getComputedStyle(i).backgroundColor")
@@ -597,7 +597,7 @@ def test_figures_on_a_phone_open_full_screen_and_zoom_to_legible_text(browser, s
                 opened = shown.bounding_box()
                 need = PHONE_MIN_TEXT_PX / smallest_text_px(svg, opened["width"])
                 _pinch(page, opened, min(4.0, max(1.5, need * 1.3)))
-                page.wait_for_timeout(300)
+                wait_until_still(shown)
                 zoomed = shown.evaluate("i => i.getBoundingClientRect().width")
                 rows.append((name, page_path, smallest_text_px(svg, inline), smallest_text_px(svg, opened["width"]),
                              smallest_text_px(svg, zoomed)))

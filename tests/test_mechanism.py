@@ -15,8 +15,11 @@ from equidocs.mechanism_plan import Config, cap, ladder, plan
 
 
 @pytest.fixture(scope="module")
-def quick(tmp_path_factory):
+def quick(tmp_path_factory, quick_mechanism_study):
+    """The driver on the quick profile, resumed from the session's quick study (conftest.py): the
+    same plan, so every run is already in its log; a folder of its own, so tests may not touch it."""
     folder = tmp_path_factory.mktemp("mechanism")
+    shutil.copy(quick_mechanism_study.cache / "mechanism" / "runs-quick.jsonl", log_path("quick", folder))
     states = run("quick", workers=1, folder=folder, stream=None)
     return folder, states
 

@@ -132,14 +132,14 @@ def test_the_device_is_checked_on_every_path(tmp_path, monkeypatch):
 
 def test_force_retrains_every_run(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("EQUIDOCS_CACHE", str(tmp_path))
-    first = runner.run_experiment("amnesia", "quick", workers=1)
+    first = runner.run_experiment("amnesia_distance", "quick", workers=1)
     runs = len(first.record["runs"])
-    for entry in (tmp_path / "amnesia").glob("*.json"):
+    for entry in (tmp_path / "amnesia_distance").glob("*.json"):
         entry.unlink()  # the result goes, the stored runs stay
     capsys.readouterr()
-    runner.run_experiment("amnesia", "quick", workers=1)
+    runner.run_experiment("amnesia_distance", "quick", workers=1)
     assert f"({runs} runs, {runs} from the run store)" in capsys.readouterr().err  # a rerun reuses runs
-    again = runner.run_experiment("amnesia", "quick", workers=1, force=True)
+    again = runner.run_experiment("amnesia_distance", "quick", workers=1, force=True)
     assert not again.cached and f"({runs} runs, 0 from the run store)" in capsys.readouterr().err
     assert again.record["result"] == first.record["result"]  # retrained, deterministically
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from types import SimpleNamespace
 
 import matplotlib
 import numpy as np
@@ -40,17 +39,10 @@ def assert_same_result(again: dict, first: dict) -> None:
     assert as_json(again) == as_json(first)
 
 
-@pytest.fixture(scope="module")
-def quick(tmp_path_factory):
-    """The quick study, trained once (one worker) into an isolated cache, with a run store recording."""
-    cache = tmp_path_factory.mktemp("resolution-scaling-cache")
-    cfg = rs.Config.profile("quick")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("EQUIDOCS_CACHE", str(cache))
-        store = runstore.RunStore(cache / "runs", "cpu")
-        with runstore.recording(store):
-            result = rs.run(cfg, RunContext(workers=1))
-    return SimpleNamespace(cfg=cfg, cache=cache, store=store, result=result)
+@pytest.fixture
+def quick(quick_mechanism_study):
+    """The quick study, trained once per session (conftest.py); tests must not add to its cache."""
+    return quick_mechanism_study
 
 
 @pytest.fixture

@@ -4,11 +4,14 @@ anchors, and nothing loaded from a CDN (the site must work offline)."""
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
 
 import pytest
+
+from equidocs import experiments, smoke
 
 
 pytestmark = pytest.mark.slow
@@ -203,15 +206,16 @@ def test_a_stale_frozen_result_fails_the_build_naming_the_fix(tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.last
-def test_quick_profile_builds_every_page_from_an_empty_cache(quick_build, nav_pages):
-    """Development and CI: the whole site from a from-scratch quick run (no cache, no results/),
-    started with the session (see conftest.py) and collected here."""
-    seconds, out = quick_build.finish(), quick_build.out
+def test_smoke_profile_builds_every_page_from_an_empty_cache(cold_build, nav_pages):
+    """CI: the whole site from a from-scratch smoke run (every experiment trained at tiny sizes, no
+    cache, no results/), started with the session (see conftest.py) and collected here."""
+    seconds, out = cold_build.finish(), cold_build.out
     for src, built in nav_pages.items():
-        assert (out / built).exists(), f"{src} was not built under the quick profile"
-    record = json.loads((out / "results" / "sample_efficiency.json").read_text())
-    assert record["profile"] == "quick"
-    print(f"quick cold build: {seconds:.0f} s")
+        assert (out / built).exists(), f"{src} was not built under the smoke profile"
+    for name in experiments.NAMES:
+        record = json.loads((out / "results" / f"{name}.json").read_text())
+        assert record["profile"] == "smoke" and record["config"] == json.loads(json.dumps(asdict(smoke.config(name)))), name
+    print(f"smoke cold build: {seconds:.0f} s")
 
 
 def test_the_walkthrough_notebook_can_be_downloaded_from_its_page(built_site):

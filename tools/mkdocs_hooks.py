@@ -14,8 +14,8 @@ mistyped one, such as ``[[ amnesia.seeds ]]``) fails the build.
 - ``[[published.version]]`` / ``[[published.date]]`` -> the equidocs version and the date of the
   newest result the pages are built from (for citing).
 Environment: ``EQUIDOCS_PROFILE``: ``published`` (default: the frozen results in ``results/``,
-nothing is trained; a stale or tampered one fails the build), ``quick`` or ``full`` (run the
-profile through the cache); ``EQUIDOCS_DEVICE`` (default cpu); ``EQUIDOCS_RESULTS`` (the folder of
+nothing is trained; a stale or tampered one fails the build), ``quick``, ``full`` or ``smoke``
+(run the profile through the cache; ``smoke`` is tiny, equidocs.smoke); ``EQUIDOCS_DEVICE`` (default cpu); ``EQUIDOCS_RESULTS`` (the folder of
 frozen results to publish, default ``results/``, as for ``python -m equidocs status``);
 ``EQUIDOCS_GENERATED`` (default ``build/generated``).
 """
@@ -34,7 +34,7 @@ from mkdocs.structure.files import File, Files
 
 import equidocs
 from equidocs import cache, claims, experiments, frozen
-from equidocs.runner import check_device, export, prune, run_all
+from equidocs.runner import RUN_PROFILES, check_device, export, prune, run_all
 
 log = logging.getLogger("mkdocs.hooks.equidocs")
 ROOT = Path(__file__).resolve().parent.parent
@@ -87,9 +87,9 @@ def on_pre_build(config) -> None:
     if profile == PUBLISHED:
         _load_published()
         return
-    if profile not in experiments.PROFILES:
+    if profile not in RUN_PROFILES:
         raise PluginError(f"equidocs: EQUIDOCS_PROFILE={profile!r}: expected {PUBLISHED} (the default: "
-                          f"the frozen results in results/) or one of {', '.join(experiments.PROFILES)}")
+                          f"the frozen results in results/) or one of {', '.join(RUN_PROFILES)}")
     try:
         outcomes = run_all(profile=profile, device=device)
         written = [path for o in outcomes for path in export(o.record, GENERATED)]
@@ -240,13 +240,13 @@ def _claim(name: str, page: str) -> str:
     except KeyError as error:
         raise PluginError(f"equidocs: {page}: {error}") from None
     except claims.ClaimError as error:
-        if _state["profile"] != "quick":  # the published study must support every claim
+        if _state["profile"] not in ("quick", "smoke"):  # the published study must support every claim
             raise PluginError(f"equidocs: {error}") from None
         # The claims are about the published (full) study; a quick development build, whose smaller
         # runs may not support one, says so on the page instead of failing.
         log.info("equidocs: %s", error)
         evidence = claims.evaluate(name, _records).evidence
-        return (f"*(claim `{name}` is not supported by this quick-profile build's data: {escape(evidence)}; "
+        return (f"*(claim `{name}` is not supported by this {_state['profile']}-profile build's data: {escape(evidence)}; "
                 f"the published site is built from the full study)*")
 
 
