@@ -8,4 +8,5 @@ if [ ! -x /usr/bin/chromium ]; then
   $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null
 fi
 export NO_MKDOCS_2_WARNING=1
-exec .venv/bin/python -m pytest "$@"
+# One worker per core, up to 4 (pytest-xdist; whole modules, in the order tests/conftest.py sets).
+exec .venv/bin/python -m pytest -n auto --maxprocesses 4 --no-loadscope-reorder "$@"

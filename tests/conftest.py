@@ -1,26 +1,32 @@
-"""Fixtures for the site tests: one strict build per session, served on 127.0.0.1, and the nav.
+"""Fixtures for the site tests: one strict build per session, served on 127.0.0.1, and the nav;
+the slow checks that run in the background; the quick mechanism study, trained once.
 
-``built_site`` runs ``mkdocs build --strict`` once into a temporary folder (a warning or an error
-fails every test that needs it, showing the warnings and the end of the build's output).
-``site_url`` serves that folder with a threaded ``http.server`` on a free port. Tests that take a
-``nav_page`` argument are parametrized over the pages of the ``nav`` in mkdocs.yml (read at
-collection, no build needed).
+``built_site`` is the published site, built with ``mkdocs build --strict`` once per session, in the
+background from the session's start (a warning or an error fails every test that needs it, showing
+the warnings and the end of the build's output); ``site_url`` serves it with a threaded
+``http.server`` on a free port. The audits and the cold smoke build also start with the session and
+are read by tests/test_background_checks.py at the end. Under pytest-xdist (scripts/test.sh) each
+runs once for all workers (tests/background.py). Tests that take a ``nav_page`` argument are
+parametrized over the pages of the ``nav`` in mkdocs.yml (read at collection, no build needed).
 """
 
 from __future__ import annotations
 
 import functools
 import http.server
+import json
 import os
-import subprocess
 import sys
 import threading
 import time
 import types
 from pathlib import Path
 
+import background
 import pytest
 import yaml
+
+from equidocs import cache
 
 ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOTS = ROOT / "build" / "screenshots"
@@ -73,11 +79,15 @@ def nav_pages() -> dict[str, str]:
 
 
 def pytest_collection_modifyitems(config, items):
-    """Tests of the built site run after the others, so that its build (started with the session)
-    runs alongside them; tests marked ``last`` run at the end: they read checks started in the
-    background early on (the audits, the cold quick build), which by then have finished."""
-    items.sort(key=lambda item: (item.get_closest_marker("last") is not None,
-                                 "built_site" in getattr(item, "fixturenames", ())))
+    """Modules with tests of the built site run after the others, so that its build (started with
+    the session) runs alongside them; tests marked ``last`` run at the end: they read checks started
+    in the background early on (the audits, the cold smoke build), which by then have finished.
+    pytest-xdist sends whole modules out in this order (see the root conftest.py)."""
+    def module(item) -> str:
+        return item.nodeid.split("::")[0]
+
+    site = {module(item) for item in items if "built_site" in getattr(item, "fixturenames", ())}
+    items.sort(key=lambda item: (item.get_closest_marker("last") is not None, module(item) in site))
 
 
 def pytest_generate_tests(metafunc):
@@ -86,62 +96,55 @@ def pytest_generate_tests(metafunc):
         metafunc.parametrize("nav_page", [page_path(s) for s in sources], ids=sources)
 
 
-class _Build:
-    """``mkdocs build --strict`` into ``out`` (cwd = repo root), running in the background. Unless
-    told otherwise, its generated files go to a folder of its own beside ``out``, so builds running
-    at the same time never share ``build/generated``."""
+def _build_env(out: Path, **env_overrides: str) -> dict[str, str]:
+    """A build's environment: unless told otherwise, its generated files go to a folder of its own
+    beside ``out``, so builds running at the same time never share ``build/generated``."""
+    return {"NO_MKDOCS_2_WARNING": "1", "EQUIDOCS_GENERATED": str(out.parent / f"generated-{out.name}"),
+            **env_overrides}
 
-    def __init__(self, out: Path, **env_overrides: str) -> None:
-        generated = str(out.parent / f"generated-{out.name}")
-        self.out = out
-        self.env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "EQUIDOCS_GENERATED": generated, **env_overrides}
-        self.start = time.perf_counter()
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(out)],
-            cwd=ROOT, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+def _mkdocs(out: Path) -> list[str]:
+    return [sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(out)]
+
+
+def _check_build(out: Path, code: int, output: str, seconds: float, profile: str) -> float:
+    """Fail the test on a failed build or any warning; else print and return its wall time."""
+    lines = output.splitlines()
+    warnings = [line for line in lines if line.startswith(("WARNING", "ERROR"))]
+    if code != 0 or warnings:
+        log = out.parent / f"mkdocs-build-{out.name}.log"
+        log.write_text(output, encoding="utf-8")
+        pytest.fail(f"`mkdocs build --strict` failed (exit {code}; profile {profile}); "
+                    f"warnings and errors:\n" + "\n".join(warnings)
+                    + f"\n--- last 60 lines of the output (all of it: {log}) ---\n"
+                    + "\n".join(lines[-60:]), pytrace=False)
+    sys.__stdout__.write(f"\n[site] built ({profile}) in {seconds:.0f} s into {out}\n")
+    return seconds
+
+
+class SiteBuild:
+    """A strict build running in the background (one per session, whichever worker started it)."""
+
+    def __init__(self, folder: Path, name: str, **env_overrides: str) -> None:
+        self.out = folder / name
+        self.profile = env_overrides.get("EQUIDOCS_PROFILE", os.environ.get("EQUIDOCS_PROFILE", "published"))
+        self.job, self.proc = background.start(folder, f"build-{name}", _mkdocs(self.out),
+                                               _build_env(self.out, **env_overrides))
 
     def finish(self) -> float:
         """Wait for the build; fail the test on any warning. Returns its wall time in seconds."""
-        output, _ = self.proc.communicate()
-        lines = output.splitlines()
-        warnings = [line for line in lines if line.startswith(("WARNING", "ERROR"))]
-        profile = self.env.get("EQUIDOCS_PROFILE", "published")
-        if self.proc.returncode != 0 or warnings:
-            log = self.out.parent / f"mkdocs-build-{self.out.name}.log"
-            log.write_text(output, encoding="utf-8")
-            pytest.fail(f"`mkdocs build --strict` failed (exit {self.proc.returncode}; profile {profile}); "
-                        f"warnings and errors:\n" + "\n".join(warnings)
-                        + f"\n--- last 60 lines of the output (all of it: {log}) ---\n"
-                        + "\n".join(lines[-60:]), pytrace=False)
-        seconds = time.perf_counter() - self.start
-        sys.__stdout__.write(f"\n[site] built ({profile}) in {seconds:.0f} s into {self.out}\n")
-        return seconds
+        code, out, err, seconds = self.job.wait()
+        return _check_build(self.out, code, out + err, seconds, self.profile)
 
-
-def _build_site(out: Path, **env_overrides: str) -> float:
-    """``mkdocs build --strict`` into ``out`` (cwd = repo root); fails the test on any warning.
-
-    Returns the build's wall time in seconds.
-    """
-    return _Build(out, **env_overrides).finish()
+    def reap(self) -> None:
+        background.reap(self.proc)
 
 
 COLD_TEST = "test_smoke_profile_builds_every_page_from_an_empty_cache"
 
 
-@pytest.fixture(scope="session", autouse=True)
-def cold_build(request, tmp_path_factory):
-    """The whole site from a cold ``smoke`` run (equidocs.smoke: every experiment trained from an
-    empty cache, at tiny sizes), started with the session when its test is selected, so it runs
-    alongside the other tests; its test is marked ``last`` and collects it."""
-    if not any(item.name == COLD_TEST for item in request.session.items):
-        yield None
-        return
-    root = tmp_path_factory.mktemp("cold")
-    build = _Build(root / "smoke-site", EQUIDOCS_PROFILE="smoke", EQUIDOCS_CACHE=str(root / "empty-cache"),
-                   EQUIDOCS_GENERATED=str(root / "generated"))
-    yield build
-    build.proc.kill()
+def _selected(request, test_name: str) -> bool:
+    return any(item.name == test_name for item in request.session.items)
 
 
 def _uses(request, fixture: str) -> bool:
@@ -149,16 +152,98 @@ def _uses(request, fixture: str) -> bool:
     return any(fixture in getattr(item, "fixturenames", ()) for item in request.session.items)
 
 
+@pytest.fixture(scope="session")
+def shared(tmp_path_factory) -> Path:
+    """A folder shared by every pytest-xdist worker of this session (see background.py)."""
+    return background.shared_dir(tmp_path_factory)
+
+
 @pytest.fixture(scope="session", autouse=True)
-def published_build(request, tmp_path_factory):
+def cold_build(request, shared):
+    """The whole site from a cold ``smoke`` run (equidocs.smoke: every experiment trained from an
+    empty cache, at tiny sizes), started with the session when its test is selected, so it runs
+    alongside the other tests; its test is marked ``last`` and collects it."""
+    if not _selected(request, COLD_TEST):
+        yield None
+        return
+    build = SiteBuild(shared, "smoke-site", EQUIDOCS_PROFILE="smoke", EQUIDOCS_CACHE=str(shared / "empty-cache"))
+    yield build
+    build.reap()
+
+
+def _lower_cpu_env() -> dict[str, str]:
+    """Environment that makes this machine compute like a CPU one capability below its own
+    (AVX-512 -> AVX2, AVX2 -> SSE4): torch, oneDNN and numpy all take the narrower code paths."""
+    if cache.cpu_capability().startswith("AVX512"):
+        return {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2",
+                "NPY_DISABLE_CPU_FEATURES": "X86_V4 AVX512_ICL AVX512_SPR"}
+    return {"ATEN_CPU_CAPABILITY": "default", "ONEDNN_MAX_CPU_ISA": "SSE41",
+            "NPY_DISABLE_CPU_FEATURES": "X86_V3 X86_V4 AVX512_ICL AVX512_SPR"}
+
+
+def _audit_env(env: dict | None = None) -> dict[str, str]:
+    threads = {name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
+    return {**os.environ, **threads, "EQUIDOCS_RESULTS": str(ROOT / "results"), **(env or {})}
+
+
+AUDIT_TEST = "test_the_audit_passes_on_this_cpu_and_on_a_narrower_one"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def audits(request, shared):
+    """Both audits (``audit --runs 3``, on this CPU and on a narrower one), started with the session
+    when their test is selected (in whichever pytest-xdist worker gets there first); they finish
+    while the rest of the suite runs, and their test, marked ``last``, reads them."""
+    if not _selected(request, AUDIT_TEST):
+        yield None
+        return
+    argv = [sys.executable, "-m", "equidocs", "audit", "--runs", "3"]
+    started = {"native": background.start(shared, "audit-native", argv, _audit_env()),
+               "one capability lower": background.start(shared, "audit-lower", argv, _audit_env(_lower_cpu_env()))}
+    yield {cpu: job for cpu, (job, _) in started.items()}
+    for _, proc in started.values():
+        background.reap(proc)
+
+
+RESEALED_TEST = "test_html_in_a_resealed_result_is_escaped_in_the_built_page"
+ATTACK = '<img src=x onerror="window.pwned=1">'
+
+
+@pytest.fixture(scope="session", autouse=True)
+def resealed_build(request, shared):
+    """The site built from a copy of results/ whose sample_efficiency.json holds HTML in its caption
+    and was sealed again (a valid checksum: the build must escape it, not refuse it); started with
+    the session when its test is selected, read by that test (marked ``last``)."""
+    if not _selected(request, RESEALED_TEST):
+        yield None
+        return
+    import shutil
+
+    from equidocs import frozen
+
+    copy = shared / "resealed-results"
+    with background.session_lock(shared):
+        if not copy.exists():
+            shutil.copytree(ROOT / "results", copy)
+            record = json.loads((copy / "sample_efficiency.json").read_text())
+            record["result"]["caption"] = f"Caption {ATTACK}"
+            record["checksum"] = frozen.checksum(record)
+            (copy / "sample_efficiency.json").write_text(json.dumps(record))
+    build = SiteBuild(shared, "resealed-site", EQUIDOCS_RESULTS=str(copy))
+    yield build
+    build.reap()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def published_build(request, shared):
     """The published site's build, started with the session when a selected test needs
     ``built_site``, so it runs alongside the tests that do not; ``built_site`` waits for it."""
     if not _uses(request, "built_site"):
         yield None
         return
-    build = _Build(tmp_path_factory.mktemp("site") / "published")
+    build = SiteBuild(shared, "published-site")
     yield build
-    build.proc.kill()
+    build.reap()
 
 
 @pytest.fixture(scope="session")
@@ -170,12 +255,6 @@ def built_site(published_build) -> Path:
     """
     published_build.finish()
     return published_build.out
-
-
-@pytest.fixture(scope="session")
-def build_site():
-    """``build_site(out, **env) -> seconds``: a strict build with extra environment variables."""
-    return _build_site
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -200,25 +279,27 @@ def site_url(built_site) -> str:
 
 
 @pytest.fixture(scope="session")
-def screenshot_dir(request) -> Path:
-    """build/screenshots/, emptied once per session; its path is printed in the terminal summary."""
+def screenshot_dir(shared) -> Path:
+    """build/screenshots/, emptied once per session (by the first worker to ask); the terminal
+    summary counts what this session wrote there."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    for old in SCREENSHOTS.glob("*.png"):
-        old.unlink()
-    request.config.stash[_SCREENSHOTS_KEY] = SCREENSHOTS
-    sys.__stdout__.write(f"\n[site] screenshots go to {SCREENSHOTS}\n")
+    with background.session_lock(shared):
+        marker = shared / "screenshots.emptied"
+        if not marker.exists():
+            for old in SCREENSHOTS.glob("*.png"):
+                old.unlink()
+            marker.touch()
     return SCREENSHOTS
 
 
-_SCREENSHOTS_KEY = pytest.StashKey[Path]()
+_STARTED = time.time()
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
-    folder = config.stash.get(_SCREENSHOTS_KEY, None)
-    if folder is not None:
-        count = len(list(folder.glob("*.png")))
+    shots = [p for p in SCREENSHOTS.glob("*.png") if p.stat().st_mtime >= _STARTED] if SCREENSHOTS.exists() else []
+    if shots:
         terminalreporter.write_sep("-", "site screenshots")
-        terminalreporter.write_line(f"{count} screenshots (light and dark) in {folder}")
+        terminalreporter.write_line(f"{len(shots)} screenshots (light and dark) in {SCREENSHOTS}")
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,7 @@
 """The audit holds on any CPU and catches any edit.
 
+(The audit command itself, on this CPU and on a narrower one: test_background_checks.py.)
+
 - floats are compared with a stated tolerance, everything else exactly; every difference is counted;
 - a replay is bit-identical on the CPU capability that froze the result, within tolerance elsewhere,
   and the report says which;
@@ -8,10 +10,7 @@
 """
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -20,52 +19,6 @@ from equidocs import audit, cache, frozen, runstore
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "results"
-
-
-def _lower_cpu_env() -> dict[str, str]:
-    """Environment that makes this machine compute like a CPU one capability below its own
-    (AVX-512 -> AVX2, AVX2 -> SSE4): torch, oneDNN and numpy all take the narrower code paths."""
-    if cache.cpu_capability().startswith("AVX512"):
-        return {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2",
-                "NPY_DISABLE_CPU_FEATURES": "X86_V4 AVX512_ICL AVX512_SPR"}
-    return {"ATEN_CPU_CAPABILITY": "default", "ONEDNN_MAX_CPU_ISA": "SSE41",
-            "NPY_DISABLE_CPU_FEATURES": "X86_V3 X86_V4 AVX512_ICL AVX512_SPR"}
-
-
-def audit_command(*args: str, env: dict | None = None) -> subprocess.Popen:
-    threads = {name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
-    return subprocess.Popen([sys.executable, "-m", "equidocs", "audit", *args], cwd=ROOT,
-                            env={**os.environ, **threads, "EQUIDOCS_RESULTS": str(RESULTS), **(env or {})},
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-@pytest.fixture(scope="session", autouse=True)
-def audits():
-    """Both audits, started when this module's first test runs; they finish while the rest of the
-    suite runs, and the test that reads them is moved to the end (see conftest.py)."""
-    procs = {"native": audit_command("--runs", "3"),
-             "one capability lower": audit_command("--runs", "3", env=_lower_cpu_env())}
-    yield procs
-    for proc in procs.values():
-        proc.kill()
-
-
-@pytest.mark.slow
-@pytest.mark.last
-def test_the_audit_passes_on_this_cpu_and_on_a_narrower_one(audits, capsys):
-    """What CI runs, on this CPU and as a CPU one capability narrower computes (results frozen on
-    an AVX2 machine audit on AVX-512 and the other way round). The replayed runs are picked anew
-    each time; the seed is printed, so a failure can be repeated with ``--seed``."""
-    for cpu, proc in audits.items():
-        out, err = proc.communicate(timeout=1200)
-        seed = out.split("--seed ")[1].split()[0] if "--seed " in out else "?"
-        with capsys.disabled():  # printed past pytest's capture, so CI's log shows it
-            print(f"\n[audit] {cpu} CPU: replayed runs picked with --seed {seed} "
-                  f"(repeat: python -m equidocs audit --runs 3 --seed {seed})")
-        assert proc.returncode == 0, f"{cpu} CPU:\n{out}{err}"
-        assert "audit passed" in out
-        verdicts = [line for line in out.splitlines() if " replayed " in line]
-        assert len(verdicts) == 3 and all(": identical" in v or ": within tolerance (" in v for v in verdicts)
 
 
 @pytest.mark.parametrize("a, b, same", [

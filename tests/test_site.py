@@ -4,14 +4,11 @@ anchors, and nothing loaded from a CDN (the site must work offline)."""
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
 
 import pytest
-
-from equidocs import experiments, smoke
 
 
 pytestmark = pytest.mark.slow
@@ -202,20 +199,6 @@ def test_a_stale_frozen_result_fails_the_build_naming_the_fix(tmp_path):
     assert done.returncode != 0
     assert "refusing to publish" in done.stderr and "amnesia.json" in done.stderr
     assert "python -m equidocs run --profile full --freeze amnesia" in done.stderr
-
-
-@pytest.mark.slow
-@pytest.mark.last
-def test_smoke_profile_builds_every_page_from_an_empty_cache(cold_build, nav_pages):
-    """CI: the whole site from a from-scratch smoke run (every experiment trained at tiny sizes, no
-    cache, no results/), started with the session (see conftest.py) and collected here."""
-    seconds, out = cold_build.finish(), cold_build.out
-    for src, built in nav_pages.items():
-        assert (out / built).exists(), f"{src} was not built under the smoke profile"
-    for name in experiments.NAMES:
-        record = json.loads((out / "results" / f"{name}.json").read_text())
-        assert record["profile"] == "smoke" and record["config"] == json.loads(json.dumps(asdict(smoke.config(name)))), name
-    print(f"smoke cold build: {seconds:.0f} s")
 
 
 def test_the_walkthrough_notebook_can_be_downloaded_from_its_page(built_site):
