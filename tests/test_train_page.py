@@ -26,7 +26,9 @@ ROOT = ".equidocs-trainer"
 SIZES = (16, 64, 256, 1024)       # the panel's training-set sizes
 MARGIN = 0.25                     # conv minus dense accuracy outside the trained corner, at least
 TRAIN_TIMEOUT_MS = 120_000        # one press of Train, on a slow, busy machine
-LONGEST_TASK_MS = 500             # the page's longest task while training (a run without slices: seconds)
+# The page's longest task while training: under 500 ms, or under a tenth of the training's compute on
+# a machine so busy that one step or evaluation takes longer (a run without slices: all of it, seconds).
+LONGEST_TASK_MS, LONGEST_TASK_SHARE = 500, 0.1
 
 
 def open_trainer(browser, site_url: str, scheme: str = "light", width: int = 1280, **options):
@@ -80,7 +82,8 @@ def test_one_corner_few_examples_only_the_conv_net_transfers(browser, site_url, 
               f"(conv {conv['ms'] / 1000:.2f} s, dense {dense['ms'] / 1000:.2f} s of compute); outside the corner: "
               f"conv {conv['outside']:.3f}, dense {dense['outside']:.3f}; inside: conv {conv['inside']:.3f}, "
               f"dense {dense['inside']:.3f}; the page's longest task {result['longest_task_ms']:.0f} ms")
-        assert result["longest_task_ms"] < LONGEST_TASK_MS, "training blocks the page: it must yield in slices"
+        allowed = max(LONGEST_TASK_MS, LONGEST_TASK_SHARE * (conv["ms"] + dense["ms"]))
+        assert result["longest_task_ms"] < allowed, "training blocks the page: it must yield in slices"
         assert conv["train_acc"] >= 0.95 and dense["train_acc"] >= 0.95, "both nets fit their training set"
         assert conv["inside"] >= 0.9, conv
         assert conv["outside"] - dense["outside"] >= MARGIN, (conv, dense)
