@@ -3,8 +3,8 @@ workers there are, and read by whichever test needs them.
 
 A job is a command whose output and exit status land in files of a folder shared by the session
 (the first worker to need a job starts it under a lock; the others find it started). ``wait()``
-returns once the status file is there. The worker that started a job kills it at the end of its
-session, so nothing outlives the run.
+returns once the status file is there. The worker that started a job waits for it at the end of
+its session (another worker may still need it), so nothing outlives the run.
 """
 
 from __future__ import annotations
@@ -74,7 +74,7 @@ class Job:
 def start(folder: Path, name: str, argv: list[str],
           env: dict[str, str] | None = None) -> tuple[Job, subprocess.Popen | None]:
     """Start ``argv`` (cwd = repo root) unless this session already has; returns the job and, in the
-    process that started it, the Popen (else None) to kill at teardown."""
+    process that started it, the Popen (else None) to :func:`reap` at teardown."""
     job = Job(folder, name)
     with session_lock(folder):
         marker = folder / f"{name}.started"
