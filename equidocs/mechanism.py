@@ -112,7 +112,8 @@ def status(profile: str = "quick", *, folder: Path | str | None = None, cfg: Con
     log = RunLog(log_path(profile, folder)).load()
     pending, states = plan(cfg, log.get)
     rows = summary(cfg, states)
-    print(f"{log.path}: {len(log.runs)} current runs, {log.stale} stale (other code), "
+    carried = f" ({log.carried} carried over from earlier code)" if log.carried else ""
+    print(f"{log.path}: {len(log.runs)} current runs{carried}, {log.stale} stale (other code), "
           f"total CPU time {fmt_duration(log.cpu_s)} ({log.cpu_s / 3600:.2f} h); "
           f"{len(pending)} runs in the next batch", file=stream)
     print(f"{'arm':14} {'S':>3} {'pos':>4} {'phase':17} {'cap':>7} {'pilot':>7} {'lr':>7} {'wd':>7} "

@@ -106,11 +106,21 @@ class WindowNet(nn.Module):
             f = self.features.forward_lno(x)  # (L, N, width)
             if self.readout == "pooled":
                 return self.classifier(F.relu(f.amax(0)))  # (N, width) -> (N, K)
-            return self.classifier(F.relu(f).permute(1, 2, 0).flatten(1))  # (N, width * L), channel-major
+            return self.flatten_position_major(F.relu(f.transpose(0, 1).flatten(1)))
         f = self.features(x)  # (N, width, h, w)
         if self.readout == "pooled":
             return self.classifier(F.relu(f.amax(dim=(2, 3))))  # (N, width) -> (N, K)
         return self.classifier(F.relu(f).flatten(1))  # (N, width * L)
+
+
+    def flatten_position_major(self, h: torch.Tensor) -> torch.Tensor:
+        """The flatten readout of features ``h`` laid out position-major, (N, L * width), as the
+        batched matmul leaves them: the same linear map as ``classifier`` on the channel-major
+        (N, width * L) features, with the (small) weight permuted instead of the (large) features.
+        Moving the features into channel-major order took more time than the whole matmul."""
+        k, w = self.classifier.out_features, self.features.out_channels
+        weight = self.classifier.weight.view(k, w, -1).transpose(1, 2).reshape(k, -1)  # (K, L * width)
+        return F.linear(h, weight, self.classifier.bias)
 
 
 def cnn_fc(canvas: int, num_classes: int, width: int, hidden: int) -> nn.Sequential:

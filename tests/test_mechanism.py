@@ -83,6 +83,75 @@ def test_runs_of_other_code_are_ignored_and_counted(quick, tmp_path):
     assert (log.stale, len(log.runs)) == (1, 1)
 
 
+def _calls(functions: tuple[str, ...]):
+    """``called(arm)``: whether a training step of ``arm``'s net calls any of ``functions``."""
+    import importlib
+
+    import torch
+
+    from equidocs.nets import make_net
+
+    def called(arm: str) -> bool:
+        if arm == "memoriser":  # a lookup: no net
+            return False
+        hits = []
+        with pytest.MonkeyPatch.context() as mp:
+            for spec in functions:
+                module, _, qualname = spec.partition(":")
+                owner = importlib.import_module(module)
+                *path, name = qualname.split(".")
+                for part in path:
+                    owner = getattr(owner, part)
+                original = getattr(owner, name)
+                mp.setattr(owner, name, lambda *a, _f=original, **k: hits.append(1) or _f(*a, **k))
+            net = make_net(arm, 7, 4, width=4)
+            net(torch.randn(3, 1, 7, 7)).sum().backward()
+        return bool(hits)
+
+    return called
+
+
+def test_carried_over_runs_are_current_and_replay_with_the_same_numbers(tmp_path):
+    """Each CARRIED_OVER entry is keyed by today's code; no carried-over arm calls the functions the
+    change touched (an arm left out does); a logged run of each carried-over arm (the
+    cheapest in the committed log) re-run now gives its logged numbers: bit for bit on the CPU that
+    logged it, to 1e-4 on another with the same vector unit (AVX512 logs from other machines differ
+    in the last digit of a loss), within the audit's tolerance on another vector unit. A non-listed arm's run stays stale.
+    (Replays alone cannot tell a reordered sum from none: the cheapest runs are too short to drift.)"""
+    from equidocs import cache
+    from equidocs.audit import CROSS_DEVICE_TOLERANCE
+    from equidocs.fit import Job, fit
+    from equidocs.runstore import CARRIED_OVER, code_hash
+
+    assert set(CARRIED_OVER) <= {code_hash()}, "a CARRIED_OVER entry keyed by earlier code is dead: remove it"
+    records = [json.loads(line) for line in log_path("full").read_text().splitlines() if line.strip()]
+    checked = []
+    for earlier, (arms, changed, _why) in CARRIED_OVER.get(code_hash(), {}).items():
+        called = _calls(changed)
+        for arm in arms:
+            assert not called(arm), f"{arm} calls {changed}, which changed since {earlier}"
+            rec = min((r for r in records if r["code"] == earlier and r["job"]["arm"] == arm),
+                      key=lambda r: r["result"]["cpu_s"])
+            now, want = ({k: v for k, v in d.items() if k not in ("wall_s", "cpu_s")}
+                         for d in (fit(Job.from_dict(rec["job"])).to_dict(), rec["result"]))
+            if rec["cpu"] == cache.cpu_capability():
+                assert now == want, (arm, rec["job"])
+            elif rec["cpu"].split()[0] == cache.cpu_capability().split()[0]:  # same vector unit
+                assert {k: pytest.approx(v, rel=1e-4, nan_ok=True) if isinstance(v, float) else v
+                        for k, v in want.items()} == now, (arm, rec["job"])
+            else:  # another vector unit rounds differently: the audit's cross-CPU tolerance
+                for name in ("train_acc", "val_acc", "test_acc"):
+                    assert abs(now[name] - want[name]) <= CROSS_DEVICE_TOLERANCE, (arm, name)
+            checked.append(arm)
+        stale_arm = next(r for r in records if r["code"] == earlier and r["job"]["arm"] not in arms)
+        assert called(stale_arm["job"]["arm"]), f"{changed} never run: the check above cannot fail"
+        path = log_path("quick", tmp_path)
+        path.write_text(json.dumps(stale_arm) + "\n" + json.dumps(rec) + "\n")
+        log = RunLog(path).load()
+        assert (log.stale, log.carried, len(log.runs)) == (1, 1, 1)
+    assert len(checked) == sum(len(entry[0]) for entry in CARRIED_OVER.get(code_hash(), {}).values())
+
+
 def test_a_malformed_line_is_reported_with_file_and_line(quick, tmp_path):
     folder, _ = quick
     lines = log_path("quick", folder).read_text().splitlines(keepends=True)

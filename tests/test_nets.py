@@ -35,6 +35,20 @@ def test_local_equals_per_position_loop():
     torch.testing.assert_close(layer(x), want, atol=1e-6, rtol=0)
 
 
+@pytest.mark.parametrize("canvas,width", [(6, 3), (9, 8)])
+def test_unshared_flatten_readout_is_the_channel_major_linear_map(canvas, width):
+    """The position-major shortcut (weight permuted, not features) against the plain definition:
+    Linear(width * L) on the ReLU feature map flattened channel-major, values and gradients."""
+    torch.manual_seed(2)
+    net, x = make_net("local_flatten", canvas, 4, width=width), torch.randn(5, 1, canvas, canvas)
+    want = net.classifier(torch.relu(net.features(x)).flatten(1))
+    got = net(x)
+    torch.testing.assert_close(got, want, atol=1e-6, rtol=1e-5)
+    grads = [torch.autograd.grad(y.square().sum(), list(net.parameters())) for y in (got, want)]
+    for g_got, g_want in zip(*grads):
+        torch.testing.assert_close(g_got, g_want, atol=1e-5, rtol=1e-5)
+
+
 @pytest.mark.parametrize("arm", NETS)
 @pytest.mark.parametrize("canvas", [6, 7, 12, 24])
 def test_param_count_closed_form(arm, canvas):
