@@ -17,15 +17,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from multiprocessing import get_context
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-from equidocs import stats
-from equidocs.fit import Job, Result, fit_many
+from equidocs import processes, stats
+from equidocs.fit import Job, Result, fit
 from equidocs.runstore import (CODE_FILES, DEFAULT_DIR, ROOT, RunLog, code_hash, code_source,  # noqa: F401
                                log_path, study_key as key)
 from equidocs.mechanism_plan import MAIN_ARMS, Config, estimated_seconds, plan
@@ -48,42 +51,69 @@ def _remaining_guess(cfg: Config, state: dict) -> int:
     return max(seeds, 3 * seeds - sum(len(r["test_acc"]) for r in state.get("ladder", [])))
 
 
+def _one_thread() -> None:
+    import torch
+
+    torch.set_num_threads(1)
+
+
 def run(profile: str = "quick", *, workers: int = 1, folder: Path | str | None = None,
         cfg: Config | None = None, stream=sys.stderr) -> list[dict]:
-    """Run (or resume) the study until every condition is done; returns every condition's state."""
+    """Run (or resume) the study until every condition is done; returns every condition's state.
+
+    Runs go to ``workers`` one-thread processes, longest first, and the plan is re-derived each time
+    one finishes, so a worker never waits for a batch to end while a decision it needs is known."""
+    if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
+        raise ValueError(f"workers={workers!r}: expected a positive integer")
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    workers = min(workers, cores)
     cfg = cfg or Config.profile(profile)
     log = RunLog(log_path(profile, folder)).load()
-    start, done_here, batch_no = time.monotonic(), 0, 0
+    start, done_here = time.monotonic(), 0
     say = (lambda text: print(f"[{time.strftime('%H:%M:%S')}] {text}", file=stream, flush=True)) \
         if stream else (lambda text: None)
     say(f"mechanism {profile}: {len(log.runs)} runs in {log.path} ({log.stale} stale), "
         f"{fmt_duration(log.cpu_s)} CPU so far")
-    while True:
-        pending, states = plan(cfg, log.get)
-        if not pending:
-            break
-        batch_no += 1
-        left = sum(_remaining_guess(cfg, s) for s in states)
-        say(f"batch {batch_no}: {len(pending)} runs ({', '.join(sorted({f'{j.arm}@{j.canvas}' for j in pending}))})")
 
-        in_batch = 0
-
-        def finished(i: int, job: Job, result: Result) -> None:
-            nonlocal done_here, in_batch
-            log.append(job, result)
-            done_here, in_batch = done_here + 1, in_batch + 1
-            per = (time.monotonic() - start) / done_here
-            todo = max(left - in_batch, len(pending) - in_batch)
-            eta = per * todo / max(1, workers)
-            say(f"{len(log.runs)} runs done (~{len(log.runs) + todo} in all, rough): "
-                f"{job.arm} {job.canvas}x{job.canvas} n={job.n_train} seed={job.seed} lr={job.lr:g} "
-                f"wd={job.weight_decay:g} w={job.width if job.arm != 'dense' else job.hidden} -> "
-                f"val {result.val_acc:.3f} test {result.test_acc:.3f} {result.stop} "
-                f"{result.steps} steps {result.wall_s:.1f}s | ETA ~{fmt_duration(eta)} "
-                f"(at this session's mean run time; larger canvases are slower)")
-
-        longest_first = sorted(pending, key=lambda j: -estimated_seconds(cfg, j))  # less idle time
-        fit_many(longest_first, workers=workers, on_result=finished)
+    def _finished(job: Job, result: Result, pending: list[Job], states: list[dict]) -> None:
+        nonlocal done_here
+        log.append(job, result)
+        done_here += 1
+        per = (time.monotonic() - start) / done_here
+        todo = max(sum(_remaining_guess(cfg, s) for s in states), len(pending)) - 1
+        eta = per * max(0, todo)
+        say(f"{len(log.runs)} runs done (~{len(log.runs) + max(0, todo)} in all, rough): "
+            f"{job.arm} {job.canvas}x{job.canvas} n={job.n_train} seed={job.seed} lr={job.lr:g} "
+            f"wd={job.weight_decay:g} w={job.width if job.arm != 'dense' else job.hidden} -> "
+            f"val {result.val_acc:.3f} test {result.test_acc:.3f} {result.stop} "
+            f"{result.steps} steps {result.wall_s:.1f}s | ETA ~{fmt_duration(eta)} "
+            f"(at this session's mean time per finished run; larger canvases are slower)")
+    in_flight: dict[Future, Job] = {}
+    pool = (ProcessPoolExecutor(workers, mp_context=get_context("fork"), initializer=_one_thread)
+            if workers > 1 else None)
+    try:
+        while True:
+            pending, states = plan(cfg, log.get)
+            if not pending and not in_flight:
+                break
+            busy = set(in_flight.values())
+            ready = sorted((j for j in pending if j not in busy), key=lambda j: -estimated_seconds(cfg, j))
+            if pool is None:  # one worker: run the longest ready job here, then plan again
+                job = ready[0]
+                _finished(job, fit(job), pending, states)
+                continue
+            for job in ready[:workers - len(in_flight)]:  # fill the free workers, longest first
+                in_flight[pool.submit(fit, job)] = job
+            done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+            for future in done:
+                _finished(in_flight.pop(future), future.result(), pending, states)
+    except BaseException:
+        if pool is not None:
+            processes.interrupt_children()
+            pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    if pool is not None:
+        pool.shutdown()
     say(f"mechanism {profile}: complete, {len(log.runs)} runs, {fmt_duration(log.cpu_s)} CPU")
     return states
 
@@ -115,7 +145,7 @@ def status(profile: str = "quick", *, folder: Path | str | None = None, cfg: Con
     carried = f" ({log.carried} carried over from earlier code)" if log.carried else ""
     print(f"{log.path}: {len(log.runs)} current runs{carried}, {log.stale} stale (other code), "
           f"total CPU time {fmt_duration(log.cpu_s)} ({log.cpu_s / 3600:.2f} h); "
-          f"{len(pending)} runs in the next batch", file=stream)
+          f"{len(pending)} runs ready to start", file=stream)
     print(f"{'arm':14} {'S':>3} {'pos':>4} {'phase':17} {'cap':>7} {'pilot':>7} {'lr':>7} {'wd':>7} "
           f"{'w':>5} {'best':>6} {'needed':>10}", file=stream)
     for r in rows:
