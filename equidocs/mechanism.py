@@ -32,24 +32,9 @@ from equidocs.fit import Job, Result, fit
 from equidocs.runstore import (CODE_FILES, DEFAULT_DIR, ROOT, RunLog, code_hash, code_source,  # noqa: F401
                                log_path, study_key as key)
 from equidocs.mechanism_plan import MAIN_ARMS, Config, estimated_seconds, plan
+from equidocs.mechanism_projection import calibrate, projected_seconds
 from equidocs.nets import positions
 from equidocs.progress import fmt_duration
-
-def _remaining_guess(cfg: Config, state: dict) -> int:
-    """A rough count of the runs a condition still needs (for the progress line only)."""
-    seeds, tune = len(cfg.seeds(state["arm"])), 0
-    if state["arm"] != "memoriser":
-        tune = len(cfg.tune_seeds) * (len(cfg.lr_grid) + len(cfg.wd_grid) + len(cfg.width_grid) - 2)
-    phase = state["phase"]
-    if phase == "done":
-        return 0
-    if phase == "pilot":
-        return 2 + tune + 3 * seeds
-    if phase.startswith("tune"):
-        done = sum(len(t["table"]) for t in state.get("tune", {}).values()) * len(cfg.tune_seeds)
-        return max(0, tune - done) + 3 * seeds
-    return max(seeds, 3 * seeds - sum(len(r["test_acc"]) for r in state.get("ladder", [])))
-
 
 def _one_thread() -> None:
     import torch
@@ -75,19 +60,21 @@ def run(profile: str = "quick", *, workers: int = 1, folder: Path | str | None =
     say(f"mechanism {profile}: {len(log.runs)} runs in {log.path} ({log.stale} stale), "
         f"{fmt_duration(log.cpu_s)} CPU so far")
 
+    calib = calibrate(cfg, log.runs)
+
     def _finished(job: Job, result: Result, pending: list[Job], states: list[dict]) -> None:
-        nonlocal done_here
+        nonlocal done_here, calib
         log.append(job, result)
         done_here += 1
-        per = (time.monotonic() - start) / done_here
-        todo = max(sum(_remaining_guess(cfg, s) for s in states), len(pending)) - 1
-        eta = per * max(0, todo)
-        say(f"{len(log.runs)} runs done (~{len(log.runs) + max(0, todo)} in all, rough): "
+        if done_here % 25 == 0:
+            calib = calibrate(cfg, log.runs)
+        left = sum(projected_seconds(cfg, calib, s, states) for s in states)
+        say(f"{len(log.runs)} runs done: "
             f"{job.arm} {job.canvas}x{job.canvas} n={job.n_train} seed={job.seed} lr={job.lr:g} "
             f"wd={job.weight_decay:g} w={job.width if job.arm != 'dense' else job.hidden} -> "
             f"val {result.val_acc:.3f} test {result.test_acc:.3f} {result.stop} "
-            f"{result.steps} steps {result.wall_s:.1f}s | ETA ~{fmt_duration(eta)} "
-            f"(at this session's mean time per finished run; larger canvases are slower)")
+            f"{result.steps} steps {result.wall_s:.1f}s | projected ~{left / 3600:.1f} CPU-h left, "
+            f"~{fmt_duration(left / workers)} on {workers} worker(s) (rough: mechanism_projection)")
     in_flight: dict[Future, Job] = {}
     pool = (ProcessPoolExecutor(workers, mp_context=get_context("fork"), initializer=_one_thread)
             if workers > 1 else None)
@@ -142,13 +129,17 @@ def status(profile: str = "quick", *, folder: Path | str | None = None, cfg: Con
     log = RunLog(log_path(profile, folder)).load()
     pending, states = plan(cfg, log.get)
     rows = summary(cfg, states)
+    calib = calibrate(cfg, log.runs)
+    left = [projected_seconds(cfg, calib, s, states) for s in states]
     carried = f" ({log.carried} carried over from earlier code)" if log.carried else ""
     print(f"{log.path}: {len(log.runs)} current runs{carried}, {log.stale} stale (other code), "
           f"total CPU time {fmt_duration(log.cpu_s)} ({log.cpu_s / 3600:.2f} h); "
-          f"{len(pending)} runs ready to start", file=stream)
+          f"{len(pending)} runs ready to start; projected ~{sum(left) / 3600:.1f} CPU-h left "
+          f"(rough: equidocs.mechanism_projection)", file=stream)
     print(f"{'arm':14} {'S':>3} {'pos':>4} {'phase':17} {'cap':>7} {'pilot':>7} {'lr':>7} {'wd':>7} "
-          f"{'w':>5} {'best':>6} {'needed':>10}", file=stream)
-    for r in rows:
+          f"{'w':>5} {'best':>6} {'needed':>10} {'left h':>7}", file=stream)
+    for r, sec in zip(rows, left):
+        r["projected_cpu_s"] = round(sec, 1)
         st = r["settings"] or {}
         w = st.get("hidden" if r["arm"] == "dense" else "width", "")
         need = ("" if r["needed"] is None else
@@ -156,7 +147,8 @@ def status(profile: str = "quick", *, folder: Path | str | None = None, cfg: Con
         best = "" if r["best_mean_test"] is None else f"{r['best_mean_test']:.3f}"
         print(f"{r['arm']:14} {r['size']:>3} {r['positions']:>4} {r['phase']:17} {r['cap']:>7} "
               f"{r['pilot_n'] or '':>7} {st.get('lr', ''):>7} {st.get('weight_decay', ''):>7} "
-              f"{w if r['arm'] != 'memoriser' else '':>5} {best:>6} {need:>10}", file=stream)
+              f"{w if r['arm'] != 'memoriser' else '':>5} {best:>6} {need:>10} "
+              f"{f'{sec / 3600:.1f}' if sec else '':>7}", file=stream)
     return rows
 
 

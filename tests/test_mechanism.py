@@ -152,6 +152,25 @@ def test_carried_over_runs_are_current_and_replay_with_the_same_numbers(tmp_path
     assert len(checked) == sum(len(entry[0]) for entry in CARRIED_OVER.get(code_hash(), {}).values())
 
 
+def test_projection_is_zero_when_done_and_positive_while_runs_are_missing(quick, tmp_path):
+    from equidocs.mechanism_projection import calibrate, projected_seconds
+
+    folder, states = quick
+    cfg = Config.profile("quick")
+    log = RunLog(log_path("quick", folder)).load()
+    calib = calibrate(cfg, log.runs)
+    assert set(calib) == set(cfg.arms) - {"memoriser"}
+    assert all(per_flop > 0 and epochs > 0 for per_flop, epochs in calib.values())
+    assert [projected_seconds(cfg, calib, s, states) for s in states] == [0.0] * len(states)
+    path = log_path("quick", tmp_path)
+    path.write_text("".join(log_path("quick", folder).read_text().splitlines(keepends=True)[:-40]))
+    _, partial = plan(cfg, RunLog(path).load().get)
+    left = {(s["arm"], s["size"]): projected_seconds(cfg, calib, s, partial) for s in partial}
+    assert all((left[s["arm"], s["size"]] > 0) == (s["phase"] != "done" and s["arm"] != "memoriser")
+               for s in partial)
+    assert any(left.values())
+
+
 def test_a_malformed_line_is_reported_with_file_and_line(quick, tmp_path):
     folder, _ = quick
     lines = log_path("quick", folder).read_text().splitlines(keepends=True)
