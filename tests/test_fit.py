@@ -23,6 +23,32 @@ def test_same_job_gives_bit_identical_results():
     assert a == b
 
 
+@pytest.mark.parametrize("weight_decay", [0.0, 1e-3])
+def test_foreach_adam_trains_every_net_bit_for_bit_like_the_default_loop(weight_decay):
+    """fit uses Adam(foreach=True) for speed; the runs logged with torch's default per-parameter loop
+    stay current (runstore.CARRIED_OVER) only because both give the same bits."""
+    from equidocs.nets import NETS, make_net
+
+    def train(arm: str, foreach: bool | None) -> list[torch.Tensor]:
+        torch.manual_seed(0)
+        net = make_net(arm, 8, 4, width=8, hidden=64)
+        opt = torch.optim.Adam(net.parameters(), 3e-3, weight_decay=weight_decay, foreach=foreach)
+        g = torch.Generator().manual_seed(1)
+        for _ in range(60):
+            x, y = torch.randn(32, 1, 8, 8, generator=g), torch.randint(0, 4, (32,), generator=g)
+            opt.zero_grad(set_to_none=True)
+            torch.nn.functional.cross_entropy(net(x), y).backward()
+            opt.step()
+        return [p.detach() for p in net.parameters()]
+
+    for arm in NETS:
+        loop, foreach = train(arm, None), train(arm, True)
+        assert all(torch.equal(a, b) for a, b in zip(loop, foreach)), arm
+        torch.manual_seed(0)
+        init = list(make_net(arm, 8, 4, width=8, hidden=64).parameters())
+        assert not all(torch.equal(a, b) for a, b in zip(loop, init)), f"{arm}: training changed nothing"
+
+
 def test_parallel_equals_serial_and_calls_back_in_this_process():
     jobs = [Job(arm, 6, 16, seed=s, **SMALL) for arm in ("conv", "dense", "memoriser") for s in (0, 1)]
     seen = []
