@@ -19,10 +19,10 @@ import argparse
 import json
 import os
 import signal
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from multiprocessing import get_context
 import sys
 import time
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
@@ -75,6 +75,7 @@ def run(profile: str = "quick", *, workers: int = 1, folder: Path | str | None =
             f"val {result.val_acc:.3f} test {result.test_acc:.3f} {result.stop} "
             f"{result.steps} steps {result.wall_s:.1f}s | projected ~{left / 3600:.1f} CPU-h left, "
             f"~{fmt_duration(left / workers)} on {workers} worker(s) (rough: mechanism_projection)")
+
     in_flight: dict[Future, Job] = {}
     pool = (ProcessPoolExecutor(workers, mp_context=get_context("fork"), initializer=_one_thread)
             if workers > 1 else None)
