@@ -19,7 +19,7 @@ Caps come from compute: the largest rung whose estimated run time (``expected_ep
 the widest tuned setting, FLOPs counted by torch at an assumed ``gflops`` one-thread rate, and at
 least ``min_steps`` steps) fits ``run_budget_s``, and at most ``max_cap``. On the ``large_sizes``
 canvases, where the dense net's need passes 2^17, the budget per run is ``large_run_budget_s`` and
-the cap at most ``large_max_cap``. The memoriser has no training cost; its cap is the size's largest
+the cap at most ``large_max_cap``, and runs flush subnormal floats to zero. The memoriser has no training cost; its cap is the size's largest
 (at most ``memoriser_max_cap``: its distance table grows with the training set).
 """
 
@@ -136,8 +136,12 @@ def estimated_seconds(cfg: Config, job: Job) -> float:
 
 
 def base_job(cfg: Config, arm: str, canvas: int) -> Job:
+    """The condition's pilot job; on the large sizes its runs flush subnormals to zero (see
+    :func:`equidocs.fit.fit`: introduced when the study reached them, so the smaller sizes' runs, made
+    before, do not)."""
     return Job(arm, canvas, cfg.floor, cfg.pilot_seed, lr=cfg.pilot_lr, weight_decay=cfg.wd_grid[0],
-               width=cfg.width_grid[0], hidden=cfg.hidden_grid[0], **cfg.job)
+               width=cfg.width_grid[0], hidden=cfg.hidden_grid[0], **cfg.job,
+               flush_denormal=canvas in cfg.large_sizes)
 
 
 def _pick(table: dict, grid: tuple) -> object:

@@ -49,6 +49,29 @@ def test_foreach_adam_trains_every_net_bit_for_bit_like_the_default_loop(weight_
         assert not all(torch.equal(a, b) for a, b in zip(loop, init)), f"{arm}: training changed nothing"
 
 
+def test_flush_denormal_is_part_of_the_job_and_is_undone_after_it():
+    from equidocs.mechanism_plan import Config, base_job
+
+    def subnormal_survives() -> bool:
+        return bool((torch.tensor([1e-40]) * torch.tensor([1.0])).item() != 0.0)
+
+    assert subnormal_survives()
+    job = Job("conv", 6, 8, 0, n_val=20, n_test=20, epochs=1, min_steps=20, flush_denormal=True)
+    seen = {}
+    original = fit_mod._fit
+    try:
+        fit_mod._fit = lambda j: seen.setdefault("survives", subnormal_survives()) or original(j)
+        fit(job)
+    finally:
+        fit_mod._fit = original
+    assert seen == {"survives": False} and subnormal_survives()
+    assert Job.from_dict(job.to_dict()) == job and "flush_denormal" not in replace(job, flush_denormal=False).to_dict()
+    with pytest.raises(ValueError, match=r"Job flush_denormal=1: expected True or False"):
+        replace(job, flush_denormal=1)
+    cfg = Config.profile("full")
+    assert [base_job(cfg, "dense", s).flush_denormal for s in (16, 20, 24)] == [False, True, True]
+
+
 def test_parallel_equals_serial_and_calls_back_in_this_process():
     jobs = [Job(arm, 6, 16, seed=s, **SMALL) for arm in ("conv", "dense", "memoriser") for s in (0, 1)]
     seen = []
