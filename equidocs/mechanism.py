@@ -46,8 +46,9 @@ def run(profile: str = "quick", *, workers: int = 1, folder: Path | str | None =
         cfg: Config | None = None, stream=sys.stderr) -> list[dict]:
     """Run (or resume) the study until every condition is done; returns every condition's state.
 
-    Runs go to ``workers`` one-thread processes, longest first, and the plan is re-derived each time
-    one finishes, so a worker never waits for a batch to end while a decision it needs is known."""
+    Runs go to ``workers`` one-thread processes, the smallest canvas first (a size completes, and can
+    be published, sooner), the longest run first within it; the plan is re-derived each time a run
+    finishes, so no worker waits for another's run while a decision it needs is known."""
     if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
         raise ValueError(f"workers={workers!r}: expected a positive integer")
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
@@ -85,12 +86,13 @@ def run(profile: str = "quick", *, workers: int = 1, folder: Path | str | None =
             if not pending and not in_flight:
                 break
             busy = set(in_flight.values())
-            ready = sorted((j for j in pending if j not in busy), key=lambda j: -estimated_seconds(cfg, j))
-            if pool is None:  # one worker: run the longest ready job here, then plan again
+            ready = sorted((j for j in pending if j not in busy),  # smallest canvas, then longest run
+                           key=lambda j: (j.canvas, -estimated_seconds(cfg, j)))
+            if pool is None:  # one worker: run the first ready job here, then plan again
                 job = ready[0]
                 _finished(job, fit(job), pending, states)
                 continue
-            for job in ready[:workers - len(in_flight)]:  # fill the free workers, longest first
+            for job in ready[:workers - len(in_flight)]:  # fill the free workers
                 in_flight[pool.submit(fit, job)] = job
             done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
             for future in done:
