@@ -28,19 +28,13 @@ from pathlib import Path
 import numpy as np
 
 from equidocs import processes, stats
-from equidocs.fit import Job, Result, fit
+from equidocs.fit import Job, Result, _init_worker, fit
 from equidocs.runstore import (CODE_FILES, DEFAULT_DIR, ROOT, RunLog, code_hash, code_source,  # noqa: F401
                                log_path, study_key as key)
 from equidocs.mechanism_plan import MAIN_ARMS, Config, estimated_seconds, plan
 from equidocs.mechanism_projection import calibrate, projected_seconds
 from equidocs.nets import positions
 from equidocs.progress import fmt_duration
-
-def _one_thread() -> None:
-    import torch
-
-    torch.set_num_threads(1)
-
 
 def run(profile: str = "quick", *, workers: int = 1, folder: Path | str | None = None,
         cfg: Config | None = None, stream=sys.stderr) -> list[dict]:
@@ -78,7 +72,7 @@ def run(profile: str = "quick", *, workers: int = 1, folder: Path | str | None =
             f"~{fmt_duration(left / workers)} on {workers} worker(s) (rough: mechanism_projection)")
 
     in_flight: dict[Future, Job] = {}
-    pool = (ProcessPoolExecutor(workers, mp_context=get_context("fork"), initializer=_one_thread)
+    pool = (ProcessPoolExecutor(workers, mp_context=get_context("fork"), initializer=_init_worker)
             if workers > 1 else None)
     try:
         while True:
