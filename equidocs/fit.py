@@ -31,9 +31,10 @@ import torch.nn.functional as F
 
 from equidocs import processes  # noqa: F401  (active: forked workers die with their parent)
 from equidocs.data_specs import Splits, make_splits
-from equidocs.nets import ARMS, count_params, make_net
+from equidocs.nets import ARMS, POOLED, count_params, make_net
 
 ORDER_SEED_OFFSET = 7919  # the batch-order generator's seed is job.seed + this
+OPTIONAL_FLAGS = ("flush_denormal", "sparse_max")  # Job fields added later, kept out of older keys
 
 
 @dataclass(frozen=True)
@@ -59,12 +60,17 @@ class Job:
     n_val: int = 1000          # validation examples (the same for every seed)
     n_test: int = 2000         # test examples (the same for every seed)
     flush_denormal: bool = False  # flush subnormal floats to zero (see fit)
+    sparse_max: bool = False   # conv, local: the max's gradient to the arg-max window (nets.WindowNet)
 
     def __post_init__(self) -> None:
-        if not isinstance(self.flush_denormal, bool):
-            raise ValueError(f"Job flush_denormal={self.flush_denormal!r}: expected True or False")
+        for name in OPTIONAL_FLAGS:
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"Job {name}={getattr(self, name)!r}: expected True or False")
         if self.arm not in ARMS:
             raise ValueError(f"Job arm={self.arm!r}: expected one of {ARMS}")
+        if self.sparse_max and self.arm not in POOLED:
+            raise ValueError(f"Job sparse_max=True for arm={self.arm!r}: expected an arm with a max over "
+                             f"windows {POOLED}")
         for name in ("canvas", "n_train", "width", "hidden", "epochs", "min_steps", "min_evals",
                      "patience", "batch_size", "n_val", "n_test"):
             v = getattr(self, name)
@@ -88,15 +94,16 @@ class Job:
                 "noise": self.noise, "n_val": self.n_val, "n_test": self.n_test}
 
     def to_dict(self) -> dict:
-        """The job's fields, ``flush_denormal`` only when set: jobs from before it existed keep their
-        keys (in the study's log and in frozen results).
+        """The job's fields, the :data:`OPTIONAL_FLAGS` only when set: jobs from before they existed keep
+        their keys (in the study's log and in frozen results).
 
         >>> "flush_denormal" in Job("dense", 8, 64, 1).to_dict(), Job("dense", 8, 64, 1, flush_denormal=True).to_dict()["flush_denormal"]
         (False, True)
         """
         data = asdict(self)
-        if not data["flush_denormal"]:
-            del data["flush_denormal"]
+        for name in OPTIONAL_FLAGS:
+            if not data[name]:
+                del data[name]
         return data
 
     @classmethod
@@ -193,7 +200,8 @@ def _fit(job: Job) -> Result:
         return _memorise(job, s, start)
     x, y, n = s.train.x, s.train.y, job.n_train
     torch.manual_seed(job.seed)
-    net = make_net(job.arm, job.canvas, s.num_classes, width=job.width, hidden=job.hidden)
+    net = make_net(job.arm, job.canvas, s.num_classes, width=job.width, hidden=job.hidden,
+                   sparse_max=job.sparse_max)
     # foreach: Adam's multi-tensor update, the same arithmetic in the same order as the per-parameter
     # loop torch uses on CPU by default (bit for bit: tests/test_fit.py), in fewer, larger kernels
     opt = torch.optim.Adam(net.parameters(), lr=job.lr, weight_decay=job.weight_decay, foreach=True)

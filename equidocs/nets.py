@@ -32,6 +32,7 @@ from torch import nn
 GLYPH = 5  # side of the glyph and of every first-layer window
 ARMS = ("conv", "local", "conv_flatten", "local_flatten", "dense", "cnn_fc", "memoriser")
 NETS = ARMS[:-1]  # the memoriser is a 1-nearest-neighbour lookup, not a net
+POOLED = ("conv", "local")  # the nets whose readout is a global max over windows
 
 
 def positions(canvas: int, k: int = GLYPH) -> int:
@@ -69,12 +70,27 @@ class Local2d(nn.Module):
         self.weight = nn.Parameter(torch.empty(self.L, fan_in, out_channels).uniform_(-bound, bound))
         self.bias = nn.Parameter(torch.empty(self.L, out_channels).uniform_(-bound, bound))
 
-    def forward_lno(self, x: torch.Tensor) -> torch.Tensor:
-        """The output as (L, N, out): the layout the bmm produces, before any copy."""
+    def windows(self, x: torch.Tensor) -> torch.Tensor:
+        """The input's k x k windows as (L, N, C*k*k), the bmm's layout."""
         n, k = len(x), self.k
         cols = x.unfold(2, k, 1).unfold(3, k, 1)  # (N, C, Ho, Wo, k, k): views, no copy yet
-        cols = cols.permute(2, 3, 0, 1, 4, 5).reshape(self.L, n, -1)  # (L, N, C*k*k), one copy
-        return torch.baddbmm(self.bias[:, None, :], cols, self.weight)  # (L, N, out)
+        return cols.permute(2, 3, 0, 1, 4, 5).reshape(self.L, n, -1)  # (L, N, C*k*k), one copy
+
+    def forward_lno(self, x: torch.Tensor) -> torch.Tensor:
+        """The output as (L, N, out): the layout the bmm produces, before any copy."""
+        return torch.baddbmm(self.bias[:, None, :], self.windows(x), self.weight)  # (L, N, out)
+
+    def windows_last(self, x: torch.Tensor) -> torch.Tensor:
+        """The windows as (L, C*k*k, N): the examples last, copied in runs of N contiguous numbers,
+        several times faster than :meth:`windows`' runs of k (the bmm takes either layout; they can
+        differ in the last bit)."""
+        xt = x.permute(1, 2, 3, 0).contiguous()  # (C, H, W, N): a small copy
+        cols = xt.unfold(1, self.k, 1).unfold(2, self.k, 1)  # (C, Ho, Wo, N, k, k), views
+        return cols.permute(1, 2, 0, 4, 5, 3).reshape(self.L, -1, len(x))  # (L, C*k*k, N), one copy
+
+    def window_max(self, x: torch.Tensor) -> torch.Tensor:
+        """The output's max over windows, (N, out), with a sparse backward (:class:`WindowMax`)."""
+        return WindowMax.apply(self.windows_last(x), self.weight, self.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = self.forward_lno(x)  # (L, N, out)
@@ -90,24 +106,99 @@ class Local2d(nn.Module):
         return layer
 
 
+def first_max(y: torch.Tensor, row: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """``torch.max(y, 0)`` of y (L, N, C) whose L = rows x ``row`` windows: the values and the first
+    arg-max, found as each row's max, then the best row, then the place in that row. The same answer
+    as ``torch.max`` (tests/test_nets.py), in a quarter of its time on CPU, where reductions that
+    return indices are slow.
+
+    >>> y = torch.tensor([[1.0], [5.0], [2.0], [5.0]])[:, :, None]  # L = 4 = 2 rows x 2, N = C = 1
+    >>> [t.flatten().tolist() for t in first_max(y, 2)]
+    [[5.0], [1]]
+    """
+    L, n, c = y.shape
+    if not isinstance(row, int) or isinstance(row, bool) or row < 1 or L % row:
+        raise ValueError(f"first_max row={row!r}: expected a positive divisor of the {L} windows")
+    blocks = y.unflatten(0, (L // row, row))  # (rows, row, N, C), a view
+    values, best = blocks.amax(1).max(0)  # (N, C): the max and the first row that holds it
+    in_row = blocks.gather(0, best.expand(1, row, n, c)).squeeze(0).max(0).indices  # (N, C)
+    return values, best * row + in_row
+
+
+class WindowMax(torch.autograd.Function):
+    """max over windows l of y[l, n, o] = bias[l, o] + sum_j cols[l, j, n] * weight[l, j, o], for
+    windows ``cols`` laid out (L, C*k*k, N) (:meth:`Local2d.windows_last`).
+
+    The forward is :meth:`Local2d.forward_lno`'s batched matmul on this layout (equal to it up to the
+    last bit), then a max over windows (:func:`first_max`). The backward sends each
+    (example, filter)'s gradient to its arg-max window alone (on exact ties, the first), as max-pooling
+    does, and computes the weight and bias gradients from those N x out windows only: a sparse update
+    where autograd's ``amax`` backward builds dense (L, N, out) masks and a full batched matmul, most
+    of the unshared-pooled net's training time at large L. Equal to ``amax``'s gradient except on exact
+    ties, which ``amax`` splits evenly; sums of two or more contributions may differ in the last bit.
+
+    >>> cols, w, b = torch.randn(9, 2, 3), torch.randn(9, 2, 4, requires_grad=True), torch.zeros(9, 4)
+    >>> WindowMax.apply(cols, w, b).sum().backward()
+    >>> w2 = w.detach().clone().requires_grad_()
+    >>> torch.baddbmm(b[:, None], cols.transpose(1, 2), w2).amax(0).sum().backward()
+    >>> torch.allclose(w.grad, w2.grad)
+    True
+    """
+
+    @staticmethod
+    def forward(ctx, cols: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+        row = math.isqrt(len(cols))  # the windows form a square
+        y = torch.baddbmm(bias[:, None, :], cols.transpose(1, 2), weight)  # (L, N, out)
+        values, idx = first_max(y, row)  # (N, out) each
+        ctx.save_for_backward(cols, weight, idx)
+        return values
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        cols, weight, idx = ctx.saved_tensors
+        L, fan_in, n = cols.shape
+        out = weight.shape[2]
+        rows = (idx * out + torch.arange(out)).flatten()  # winner's row in an (L * out) table
+        grad_cols = grad_weight = grad_bias = None
+        if ctx.needs_input_grad[0]:
+            dense = torch.zeros(L, n, out, dtype=grad.dtype).scatter_(0, idx[None], grad[None])
+            grad_cols = torch.bmm(weight, dense.transpose(1, 2))  # (L, fan_in, N)
+        if ctx.needs_input_grad[1]:
+            picked = cols[idx, :, torch.arange(n)[:, None]] * grad[..., None]  # (N, out, fan_in)
+            table = torch.zeros(L * out, fan_in, dtype=grad.dtype).index_add_(0, rows, picked.reshape(-1, fan_in))
+            grad_weight = table.view(L, out, fan_in).transpose(1, 2).contiguous()
+        if ctx.needs_input_grad[2]:
+            grad_bias = torch.zeros(L * out, dtype=grad.dtype).index_add_(0, rows, grad.flatten()).view(L, out)
+        return grad_cols, grad_weight, grad_bias
+
+
 class WindowNet(nn.Module):
     """5x5 filters on the valid windows (shared: Conv2d; unshared: Local2d), ReLU, then a readout:
-    ``pooled`` = global max over windows + Linear(width, K); ``flatten`` = Linear(width * L, K)."""
+    ``pooled`` = global max over windows + Linear(width, K); ``flatten`` = Linear(width * L, K).
+    ``sparse_max`` (pooled only): the max's gradient goes to the arg-max window alone, computed
+    sparsely for unshared filters (:class:`WindowMax`), instead of ``amax``'s split among ties."""
 
-    def __init__(self, shared: bool, readout: str, canvas: int, num_classes: int, width: int):
+    def __init__(self, shared: bool, readout: str, canvas: int, num_classes: int, width: int,
+                 sparse_max: bool = False):
         super().__init__()
-        self.readout, L = readout, positions(canvas)
+        if sparse_max and readout != "pooled":
+            raise ValueError(f"WindowNet sparse_max=True: expected the pooled readout, got {readout!r}")
+        self.readout, self.sparse_max, L = readout, sparse_max, positions(canvas)
         self.features = nn.Conv2d(1, width, GLYPH) if shared else Local2d(1, width, canvas)
         self.classifier = nn.Linear(width * (L if readout == "flatten" else 1), num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         # pooled: relu(max) == max(relu) (ReLU is monotone), with ReLU on N x width values only
         if isinstance(self.features, Local2d):
+            if self.sparse_max:
+                return self.classifier(F.relu(self.features.window_max(x)))  # (N, width) -> (N, K)
             f = self.features.forward_lno(x)  # (L, N, width)
             if self.readout == "pooled":
                 return self.classifier(F.relu(f.amax(0)))  # (N, width) -> (N, K)
             return self.flatten_position_major(F.relu(f.transpose(0, 1).flatten(1)))
         f = self.features(x)  # (N, width, h, w)
+        if self.sparse_max:  # max with indices: its backward scatters into the arg-max window
+            return self.classifier(F.relu(f.flatten(2).max(2).values))
         if self.readout == "pooled":
             return self.classifier(F.relu(f.amax(dim=(2, 3))))  # (N, width) -> (N, K)
         return self.classifier(F.relu(f).flatten(1))  # (N, width * L)
@@ -135,9 +226,10 @@ def cnn_fc(canvas: int, num_classes: int, width: int, hidden: int) -> nn.Sequent
 
 
 def make_net(arm: str, canvas: int, num_classes: int, *, width: int = 32,
-             hidden: int = 256) -> nn.Module:
+             hidden: int = 256, sparse_max: bool = False) -> nn.Module:
     """The ``arm`` net for canvas x canvas inputs (N, 1, S, S); ``width`` = filters (conv, local,
-    their flatten variants, cnn_fc's first stage), ``hidden`` = units of dense / cnn_fc's head.
+    their flatten variants, cnn_fc's first stage), ``hidden`` = units of dense / cnn_fc's head;
+    ``sparse_max`` (conv, local only): see :class:`WindowNet`.
 
     >>> make_net("cnn_fc", 7, 4, width=4)(torch.zeros(2, 1, 7, 7)).shape
     torch.Size([2, 4])
@@ -148,13 +240,16 @@ def make_net(arm: str, canvas: int, num_classes: int, *, width: int = 32,
     for name, v in (("num_classes", num_classes), ("width", width), ("hidden", hidden)):
         if not isinstance(v, int) or isinstance(v, bool) or v < 1:
             raise ValueError(f"make_net {name}={v!r}: expected a positive integer")
+    if not isinstance(sparse_max, bool) or (sparse_max and arm not in POOLED):
+        raise ValueError(f"make_net sparse_max={sparse_max!r} for arm={arm!r}: expected False, or True "
+                         f"for an arm with a max over windows {POOLED}")
     if arm == "dense":  # one hidden layer, as the published dense net
         return nn.Sequential(nn.Flatten(), nn.Linear(canvas * canvas, hidden), nn.ReLU(),
                              nn.Linear(hidden, num_classes))
     if arm == "cnn_fc":
         return cnn_fc(canvas, num_classes, width, hidden)
     shared, _, readout = arm.partition("_")
-    return WindowNet(shared == "conv", readout or "pooled", canvas, num_classes, width)
+    return WindowNet(shared == "conv", readout or "pooled", canvas, num_classes, width, sparse_max)
 
 
 def param_count(arm: str, canvas: int, num_classes: int, *, width: int = 32, hidden: int = 256) -> int:

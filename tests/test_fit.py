@@ -72,6 +72,23 @@ def test_flush_denormal_is_part_of_the_job_and_is_undone_after_it():
     assert [base_job(cfg, "dense", s).flush_denormal for s in (16, 20, 24)] == [False, True, True]
 
 
+def test_sparse_max_is_part_of_the_job_for_pooled_arms_on_large_sizes():
+    from equidocs.mechanism_plan import Config, base_job
+
+    job = Job("local", 6, 8, 0, n_val=20, n_test=20, epochs=1, min_steps=20, sparse_max=True)
+    assert Job.from_dict(job.to_dict()) == job and "sparse_max" not in replace(job, sparse_max=False).to_dict()
+    a, b = fit(job).to_dict(), fit(job).to_dict()
+    assert {k: v for k, v in a.items() if k not in ("wall_s", "cpu_s")} == \
+        {k: v for k, v in b.items() if k not in ("wall_s", "cpu_s")}
+    with pytest.raises(ValueError, match=r"Job sparse_max=True for arm='conv_flatten': expected an arm"):
+        replace(job, arm="conv_flatten")
+    with pytest.raises(ValueError, match=r"Job sparse_max=0: expected True or False"):
+        replace(job, sparse_max=0)
+    cfg = Config.profile("full")
+    assert [[base_job(cfg, arm, s).sparse_max for s in (16, 20, 24)] for arm in ("conv", "local", "dense")] \
+        == [[False, True, True], [False, True, True], [False, False, False]]
+
+
 def test_parallel_equals_serial_and_calls_back_in_this_process():
     jobs = [Job(arm, 6, 16, seed=s, **SMALL) for arm in ("conv", "dense", "memoriser") for s in (0, 1)]
     seen = []

@@ -9,7 +9,8 @@ from hypothesis import given, settings, strategies as st
 from torch import nn
 
 from equidocs.data import glyphs
-from equidocs.nets import NETS, Local2d, count_params, make_net, param_count, positions
+from equidocs.nets import (NETS, POOLED, Local2d, WindowMax, count_params, first_max, make_net, param_count,
+                          positions)
 
 
 @pytest.mark.parametrize("c_in,c_out,side,k", [(1, 8, 10, 5), (3, 4, 7, 3), (2, 5, 5, 5)])
@@ -49,6 +50,58 @@ def test_unshared_flatten_readout_is_the_channel_major_linear_map(canvas, width)
         torch.testing.assert_close(g_got, g_want, atol=1e-5, rtol=1e-5)
 
 
+@settings(max_examples=40, deadline=None)
+@given(rows=st.integers(1, 6), row=st.integers(1, 6), n=st.integers(1, 4), c=st.integers(1, 3),
+       levels=st.integers(1, 5), seed=st.integers(0, 2**16))
+def test_first_max_is_torch_max_ties_included(rows, row, n, c, levels, seed):
+    """Oracle: torch.max over dim 0 (values and the first arg-max). Few distinct levels force ties."""
+    g = torch.Generator().manual_seed(seed)
+    y = torch.randint(0, levels, (rows * row, n, c), generator=g).float()
+    values, idx = first_max(y, row)
+    want = torch.max(y, 0)
+    assert torch.equal(values, want.values) and torch.equal(idx, want.indices)
+    assert torch.equal(idx, (y == values).int().argmax(0))  # the first of the tied windows
+
+
+def test_first_max_on_a_strided_view_and_bad_rows():
+    y = torch.randn(3, 4, 9).permute(2, 0, 1)  # (9, 3, 4), not contiguous
+    assert all(torch.equal(a, b) for a, b in zip(first_max(y, 3), torch.max(y, 0)))
+    with pytest.raises(ValueError, match=r"first_max row=4: expected a positive divisor of the 9 windows"):
+        first_max(y, 4)
+
+
+@pytest.mark.parametrize("arm", POOLED)
+@pytest.mark.parametrize("canvas", [6, 9, 24])
+def test_sparse_max_matches_amax_without_ties(arm, canvas):
+    """sparse_max against the amax readout (continuous data: no ties): the same logits and gradients to
+    float rounding (the windows' other layout; a sparse sum adds a weight's contributions in another
+    order)."""
+    torch.manual_seed(3)
+    dense = make_net(arm, canvas, 4, width=6)
+    sparse = make_net(arm, canvas, 4, width=6, sparse_max=True)
+    sparse.load_state_dict(dense.state_dict())
+    x = torch.randn(7, 1, canvas, canvas)
+    outs = [net(x) for net in (dense, sparse)]
+    torch.testing.assert_close(outs[1], outs[0], atol=1e-6, rtol=1e-6)
+    grads = [torch.autograd.grad(o.square().sum(), list(net.parameters())) for o, net in zip(outs, (dense, sparse))]
+    for a, b in zip(*grads):
+        torch.testing.assert_close(b, a, atol=1e-6, rtol=1e-5)
+
+
+def test_window_max_sends_a_tie_to_the_first_window_and_has_an_input_gradient():
+    """Where amax splits the gradient between tied windows, WindowMax gives it all to the first; its
+    input gradient (unused in training: the data need none) passes torch's gradcheck."""
+    cols = torch.zeros(4, 1, 1)  # (L, fan_in, N)
+    weight, bias = torch.zeros(4, 1, 2, requires_grad=True), torch.tensor([[1.0, 0.0], [3.0, 2.0], [3.0, 2.0], [0.0, 1.0]])
+    bias.requires_grad_()
+    WindowMax.apply(cols, weight, bias).sum().backward()
+    assert bias.grad.tolist() == [[0.0, 0.0], [1.0, 1.0], [0.0, 0.0], [0.0, 0.0]]
+    args = (torch.randn(9, 3, 2, dtype=torch.float64, requires_grad=True),
+            torch.randn(9, 3, 2, dtype=torch.float64, requires_grad=True),
+            torch.randn(9, 2, dtype=torch.float64, requires_grad=True))
+    assert torch.autograd.gradcheck(WindowMax.apply, args)
+
+
 @pytest.mark.parametrize("arm", NETS)
 @pytest.mark.parametrize("canvas", [6, 7, 12, 24])
 def test_param_count_closed_form(arm, canvas):
@@ -70,6 +123,8 @@ def test_bad_arguments_name_argument_expected_given():
         make_net("conv", 4, 4)
     with pytest.raises(ValueError, match=r"width=0: expected a positive integer"):
         make_net("local", 8, 4, width=0)
+    with pytest.raises(ValueError, match=r"sparse_max=True for arm='dense': expected False, or True for an arm"):
+        make_net("dense", 8, 4, sparse_max=True)
 
 
 @settings(max_examples=25, deadline=None)
