@@ -19,9 +19,9 @@ Caps come from compute: the largest rung whose estimated run time (``expected_ep
 the widest tuned setting, FLOPs counted by torch at an assumed ``gflops`` one-thread rate, and at
 least ``min_steps`` steps) fits ``run_budget_s``, and at most ``max_cap``. On the ``large_sizes``
 canvases, where the dense net's need passes 2^17, the budget per run is ``large_run_budget_s`` and
-the cap at most ``large_max_cap``, runs flush subnormal floats to zero, and the pooled nets' max
-passes its gradient to the arg-max window alone, computed sparsely for unshared filters
-(:func:`base_job`). The memoriser has no training cost; its cap is the size's largest
+the cap at most ``large_max_cap``, runs flush subnormal floats to zero and use Adam's fused
+update, and the pooled nets' max passes its gradient to the arg-max window alone, computed sparsely
+for unshared filters (:func:`base_job`). The memoriser has no training cost; its cap is the size's largest
 (at most ``memoriser_max_cap``: its distance table grows with the training set).
 """
 
@@ -138,15 +138,16 @@ def estimated_seconds(cfg: Config, job: Job) -> float:
 
 
 def base_job(cfg: Config, arm: str, canvas: int) -> Job:
-    """The condition's pilot job. On the large sizes its runs flush subnormals to zero (see
-    :func:`equidocs.fit.fit`) and the pooled nets send the max's gradient to the arg-max window alone
-    (``sparse_max``; for unshared filters computed sparsely, :class:`equidocs.nets.WindowMax`). Both
-    were introduced after the smaller sizes were done, so their runs do neither; the large sizes'
-    runs made before either (conv's 20x20 ladder among them) were run again."""
+    """The condition's pilot job. On the large sizes three speed-ups that change only rounding are
+    part of every job: subnormals flushed to zero and Adam's fused update (see
+    :func:`equidocs.fit.fit`), and the pooled nets' max sending its gradient to the arg-max window
+    alone (``sparse_max``; for unshared filters computed sparsely, :class:`equidocs.nets.WindowMax`).
+    They were introduced after the smaller sizes were done, so those runs use none; the large sizes'
+    runs made before all three were run again."""
     large = canvas in cfg.large_sizes
     return Job(arm, canvas, cfg.floor, cfg.pilot_seed, lr=cfg.pilot_lr, weight_decay=cfg.wd_grid[0],
                width=cfg.width_grid[0], hidden=cfg.hidden_grid[0], **cfg.job,
-               flush_denormal=large, sparse_max=large and arm in POOLED)
+               flush_denormal=large, sparse_max=large and arm in POOLED, fused_adam=large)
 
 
 def _pick(table: dict, grid: tuple) -> object:

@@ -352,7 +352,12 @@ CODE_FILES = ("nets.py", "fit.py", "data.py", "data_specs.py")  # what can chang
 # Keyed by the current hash: any later change to CODE_FILES makes every run stale again unless a new
 # entry carries it over too.
 CARRIED_OVER: dict[str, dict[str, tuple[tuple[str, ...], tuple[str, ...], str]]] = {
-    "eda7e8660056283f": {
+    "74abe6d13b609f80": {
+        "eda7e8660056283f": (
+            ("conv", "local", "conv_flatten", "local_flatten", "dense", "cnn_fc", "memoriser"),
+            (),
+            "2026-12-03: Job.fused_adam (Adam's fused update on the large canvases); a job without it "
+            "runs the same arithmetic as before (tests/test_fit.py, the replays below). Then as below."),
         "75d25a11102c619d": (
             ("conv", "local", "conv_flatten", "local_flatten", "dense", "cnn_fc", "memoriser"),
             (),

@@ -89,6 +89,25 @@ def test_sparse_max_is_part_of_the_job_for_pooled_arms_on_large_sizes():
         == [[False, True, True], [False, True, True], [False, False, False]]
 
 
+def test_fused_adam_is_part_of_the_job_on_large_sizes(monkeypatch):
+    from equidocs.mechanism_plan import Config, base_job
+
+    job = Job("dense", 8, 64, 0, n_val=20, n_test=20, epochs=2, min_steps=50, weight_decay=1e-4, fused_adam=True)
+    assert Job.from_dict(job.to_dict()) == job and "fused_adam" not in replace(job, fused_adam=False).to_dict()
+    strip = lambda r: {k: v for k, v in r.to_dict().items() if k not in ("wall_s", "cpu_s")}  # noqa: E731
+    assert strip(fit(job)) == strip(fit(job))  # deterministic
+    made, adam = [], torch.optim.Adam
+    monkeypatch.setattr(torch.optim, "Adam", lambda *a, **k: made.append(k) or adam(*a, **k))
+    for flag in (True, False):
+        fit(replace(job, fused_adam=flag))
+    assert [(k.get("fused"), k.get("foreach")) for k in made] == [(True, None), (None, True)]
+    with pytest.raises(ValueError, match=r"Job fused_adam='yes': expected True or False"):
+        replace(job, fused_adam="yes")
+    cfg = Config.profile("full")
+    assert [base_job(cfg, arm, s).fused_adam for arm in ("dense", "memoriser") for s in (16, 20, 24)] \
+        == [False, True, True] * 2
+
+
 def test_parallel_equals_serial_and_calls_back_in_this_process():
     jobs = [Job(arm, 6, 16, seed=s, **SMALL) for arm in ("conv", "dense", "memoriser") for s in (0, 1)]
     seen = []
