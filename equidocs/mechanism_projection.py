@@ -4,7 +4,9 @@ table's ``left`` column and the driver's ETA). Nothing published depends on it.
 Calibrated on the log: each arm's cost per counted training FLOP (:func:`~equidocs.mechanism_plan.
 train_flops_per_example`) is the median over its runs of at least ``min_steps`` steps on its two largest
 logged canvases (throughput changes with the canvas), and its epochs per run the median over its
-runs on at least 4,096 examples. A condition's remaining runs are counted from its phase: the pilot
+runs on at least 4,096 examples; separately for the large canvases, whose runs use faster settings
+(:func:`~equidocs.mechanism_plan.base_job`), with the smaller canvases' calibration until they have
+their own. A condition's remaining runs are counted from its phase: the pilot
 doubles up to an expected crossing (the previous size's crossing times the growth between the two
 sizes before, within the cap), the tuning grid is counted run by run, and a ladder is taken to need
 three rungs of all seeds (one more at least while it is unfinished).
@@ -19,7 +21,8 @@ from statistics import median
 from equidocs.fit import Job, Result
 from equidocs.mechanism_plan import Config, train_flops_per_example
 
-Calibration = dict[str, tuple[float, float]]  # arm -> (CPU seconds per training FLOP, epochs per run)
+# (arm, on a large canvas) -> (CPU seconds per training FLOP, epochs per run)
+Calibration = dict[tuple[str, bool], tuple[float, float]]
 
 
 def _examples(job: Job, epochs: float, cfg: Config) -> float:
@@ -28,21 +31,23 @@ def _examples(job: Job, epochs: float, cfg: Config) -> float:
 
 
 def calibrate(cfg: Config, runs: dict[str, Result]) -> Calibration:
-    """Per arm: (median CPU seconds per training FLOP, median epochs) from the logged runs."""
-    by_arm: dict[str, list[tuple[Job, Result]]] = {}
+    """Per arm and kind of canvas (large or not): (median CPU seconds per training FLOP, median
+    epochs) from the logged runs made with the settings the study now uses there."""
+    by_arm: dict[tuple[str, bool], list[tuple[Job, Result]]] = {}
     for key, result in runs.items():
         job = Job.from_dict(json.loads(key))
-        if job.arm != "memoriser":
-            by_arm.setdefault(job.arm, []).append((job, result))
+        large = job.canvas in cfg.large_sizes
+        if job.arm != "memoriser" and job.fused_adam == large:  # not the large sizes' superseded runs
+            by_arm.setdefault((job.arm, large), []).append((job, result))
     out = {}
-    for arm, pairs in by_arm.items():
+    for (arm, large), pairs in by_arm.items():
         canvases = sorted({j.canvas for j, _ in pairs})[-2:]
         rates = [r.cpu_s / (r.steps * min(j.batch_size, j.n_train)
                             * train_flops_per_example(arm, j.canvas, j.width, j.hidden))
                  for j, r in pairs if j.canvas in canvases and r.steps >= cfg.job["min_steps"] and r.cpu_s > 0]
         epochs = [r.epochs for j, r in pairs if j.n_train >= 4096] or [r.epochs for _, r in pairs]
         if rates:
-            out[arm] = (median(rates), median(epochs))
+            out[arm, large] = (median(rates), median(epochs))
     return out
 
 
@@ -51,13 +56,14 @@ def run_seconds(cfg: Config, calib: Calibration, arm: str, canvas: int, n: int, 
     """Projected CPU seconds of one run (0 for the memoriser or an arm with no calibration): the
     calibrated epochs (at least ``min_steps`` steps) x training FLOPs per example x seconds per FLOP.
 
-    >>> calib = {"dense": (1e-9, 30.0)}  # 1 ns per FLOP, 30 epochs
+    >>> calib = {("dense", False): (1e-9, 30.0)}  # 1 ns per FLOP, 30 epochs
     >>> round(run_seconds(Config(), calib, "dense", 6, 8192), 2)  # 30 x 8,192 x 43,008 FLOPs x 1 ns
     10.57
     """
-    if arm == "memoriser" or arm not in calib:
+    rate = calib.get((arm, canvas in cfg.large_sizes)) or calib.get((arm, False))
+    if arm == "memoriser" or rate is None:
         return 0.0
-    per_flop, epochs = calib[arm]
+    per_flop, epochs = rate
     job = Job(arm, canvas, n, 0, width=width or cfg.width_grid[0], hidden=hidden or cfg.hidden_grid[0],
               **cfg.job)
     return _examples(job, epochs, cfg) * train_flops_per_example(arm, canvas, job.width, job.hidden) * per_flop

@@ -161,7 +161,7 @@ def test_projection_is_zero_when_done_and_positive_while_runs_are_missing(quick,
     cfg = Config.profile("quick")
     log = RunLog(log_path("quick", folder)).load()
     calib = calibrate(cfg, log.runs)
-    assert set(calib) == set(cfg.arms) - {"memoriser"}
+    assert set(calib) == {(arm, False) for arm in cfg.arms if arm != "memoriser"}
     assert all(per_flop > 0 and epochs > 0 for per_flop, epochs in calib.values())
     assert [projected_seconds(cfg, calib, s, states) for s in states] == [0.0] * len(states)
     path = log_path("quick", tmp_path)
@@ -171,6 +171,33 @@ def test_projection_is_zero_when_done_and_positive_while_runs_are_missing(quick,
     assert all((left[s["arm"], s["size"]] > 0) == (s["phase"] != "done" and s["arm"] != "memoriser")
                for s in partial)
     assert any(left.values())
+
+
+def test_projection_calibrates_the_large_canvases_apart():
+    """Runs on a large canvas with its settings calibrate that canvas kind alone; until there are
+    any, the smaller canvases' rate stands in; superseded large-canvas runs are left out."""
+    from dataclasses import replace
+
+    from equidocs.fit import Result
+    from equidocs.mechanism_plan import base_job
+    from equidocs.mechanism_projection import calibrate, run_seconds
+
+    cfg = Config.profile("full")
+
+    def logged(job, cpu_s):
+        return json.dumps(job.to_dict()), Result("patience", 2000, 40.0, 30.0, 10, 1.0, 0.9, 0.9, 0.3, 1,
+                                                  cpu_s, cpu_s)
+
+    small, large = replace(base_job(cfg, "dense", 16), n_train=8192), replace(base_job(cfg, "dense", 20), n_train=8192)
+    runs = dict([logged(small, 100.0)])
+    only_small = calibrate(cfg, runs)
+    assert set(only_small) == {("dense", False)}
+    assert run_seconds(cfg, only_small, "dense", 20, 8192) > 0  # the small canvases stand in
+    runs.update([logged(large, 25.0), logged(replace(large, fused_adam=False, seed=1), 1e6)])
+    both = calibrate(cfg, runs)
+    assert set(both) == {("dense", False), ("dense", True)}
+    assert both["dense", True][0] < both["dense", False][0] / 3  # the superseded slow run is left out
+    assert run_seconds(cfg, both, "dense", 20, 8192) < run_seconds(cfg, only_small, "dense", 20, 8192)
 
 
 def test_a_malformed_line_is_reported_with_file_and_line(quick, tmp_path):
