@@ -193,7 +193,8 @@ def growth_record(versus=("inconclusive", "below", "inconclusive"), **exponents)
     for arm, fit in {**GROWTH_EXPONENTS, **exponents}.items():
         b, low, high = fit or (None, None, None)
         law = GROWTH_LAWS.get(arm, "power law in positions")
-        needed = [NEED_SCALE[arm] * float((s - 4) ** 2) for s in GROWTH_SIZES]
+        needed = ([20.0, 40.0, 20.0] if arm == "conv"  # flat at the ends, a bump at 8x8 (as measured)
+                  else [NEED_SCALE[arm] * float((s - 4) ** 2) for s in GROWTH_SIZES])
         censored = [None] * len(GROWTH_SIZES)
         if arm == "memoriser":
             censored[-1] = "above"   # the lookup never gets there at the largest canvas
@@ -203,13 +204,17 @@ def growth_record(versus=("inconclusive", "below", "inconclusive"), **exponents)
                       "needed": needed, "censored": censored, "needed_ci": [[0.8 * v, 1.2 * v] for v in needed],
                       "held_out": {lw: {"rows": [], "rms_log_miss": 0.1 if lw == HELD_OUT_BEST[arm] else 0.5}
                                    for lw in LAW_NAMES},
-                      "laws": {lw: {"not_rejected_frequency": 0.9 if lw == law else 0.1} for lw in LAW_NAMES}}
+                      "laws": {lw: {"not_rejected_frequency": 0.9 if lw == law else 0.1,
+                                    "slope": 2.5, "slope_ci": [2.2, 2.8]} for lw in LAW_NAMES}}
     summary = {"sizes": list(GROWTH_SIZES), "positions": [(s - 4) ** 2 for s in GROWTH_SIZES], "kinds": kinds}
     conditions = [{"arm": "dense", "size": s, "settings": {"hidden": 1024}} for s in GROWTH_SIZES]
     ratios = {"local_conv": [None] * (len(GROWTH_SIZES) - 1) + [{"value": 400.0, "low": 300.0, "high": 500.0}]}
     return {"resolution_scaling": {"config": {"study": {"hidden_grid": [256, 1024]}},
                                    "result": {"summary": summary, "dense_vs_memoriser": list(versus),
-                                              "conditions": conditions, "ratios": ratios}}}
+                                              "conditions": conditions, "ratios": ratios,
+                                              "stops": {arm: {"patience": 10, "fit": 2,
+                                                              "budget": 6 if arm == "conv" else 2}
+                                                        for arm in NEED_SCALE if arm != "memoriser"}}}}
 
 
 def growth_kinds(records: dict) -> dict:
@@ -225,6 +230,38 @@ def test_every_growth_guard_holds_on_the_synthetic_study():
     for name in growth:
         verdict = claims.evaluate(name, growth_record())
         assert verdict.holds and verdict.sentence == "", f"{name}: {verdict.evidence}"
+
+
+def test_needs_more_at_fails_when_the_intervals_overlap_or_a_need_is_censored():
+    name = "guard.growth.dense_needs_more_than_local_at_largest"
+    record = growth_record()
+    assert claims.evaluate(name, record).holds
+    growth_kinds(record)["dense"]["needed_ci"][-1] = [100.0, 1e6]   # reaches below the local net's
+    assert not claims.evaluate(name, record).holds
+    record = growth_record()
+    growth_kinds(record)["local"]["censored"][-1] = "above"         # the local net's need is a bound
+    assert not claims.evaluate(name, record).holds
+
+
+def test_sharing_dwarfs_locality_needs_the_intervals_apart():
+    name = "guard.growth.sharing_dwarfs_locality"
+    record = growth_record()
+    assert claims.evaluate(name, record).holds
+    growth_kinds(record)["conv"]["needed_ci"][-1] = [10.0, 2000.0]  # sharing's saving could be tiny
+    assert not claims.evaluate(name, record).holds
+
+
+def test_conv_bump_pixel_exponent_and_budget_guards_fail_on_other_data():
+    record = growth_record()
+    growth_kinds(record)["conv"]["needed"][1] = 20.0
+    growth_kinds(record)["conv"]["needed_ci"][1] = [16.0, 24.0]
+    assert not claims.evaluate("guard.growth.conv_higher_at_8_than_largest", record).holds
+    record = growth_record()
+    growth_kinds(record)["dense"]["laws"]["power law in pixels"]["slope_ci"] = [1.9, 2.8]
+    assert not claims.evaluate("guard.growth.dense_steeper_than_pixels_squared", record).holds
+    record = growth_record()
+    record["resolution_scaling"]["result"]["stops"]["dense"]["budget"] = 50
+    assert not claims.evaluate("guard.growth.conv_most_budget_hits", record).holds
 
 
 def test_grows_faster_prints_both_exponents_with_their_intervals():

@@ -208,7 +208,7 @@ def test_the_home_page_answer_credits_sharing_and_the_pooled_readout():
     assert "[[heads_augmentation.ratio.pooling.examples]]" in answer
     assert "[[heads_augmentation.ratio.sharing_flatten.examples]]" in answer
     assert "[[claim:guard.pooling_is_the_saving]]" in answer
-    assert "larger canvases are being measured" in (DOCS / "index.md").read_text(encoding="utf-8").lower()
+    assert "[[resolution_scaling.pending_note]]" in (DOCS / "index.md").read_text(encoding="utf-8")
 
 
 def test_the_interview_answer_credits_the_pooled_readout_too():

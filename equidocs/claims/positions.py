@@ -35,17 +35,18 @@ def amnesia_transfer() -> Claim:
     return guard("guard.amnesia.conv_transfers_dense_does_not", test)
 
 
-def dense_blind_far_away() -> Claim:
-    """Trained in one quadrant, the dense net stays at chance where no training glyph ever covered a
-    pixel, at the smallest and the largest training set (both verdicts "inconclusive")."""
+def blind_far_away(arm: str = "dense") -> Claim:
+    """Trained in one quadrant, the ``arm`` net ("dense" or "local") stays at chance where no training
+    glyph ever covered a pixel, at the smallest and the largest training set (both verdicts
+    "inconclusive")."""
 
     def test(records: dict) -> tuple[bool, str]:
         n = records["amnesia_distance"]["result"]["numbers"]
-        holds = all(n[key].startswith("inconclusive") for key in ("dense.vs_chance", "dense.change_verdict"))
-        return holds, f"dense no-overlap: {n['dense.no_overlap_by_n']}; vs chance: {n['dense.vs_chance']}"
+        holds = all(n[f"{arm}.{key}"].startswith("inconclusive") for key in ("vs_chance", "change_verdict"))
+        return holds, f"{arm} no-overlap: {n[f'{arm}.no_overlap_by_n']}; vs chance: {n[f'{arm}.vs_chance']}"
 
-    return guard("guard.dense_blind_far_away", test,
-                 "the dense net stays at chance far from its training quadrant")
+    return guard(f"guard.{arm}_blind_far_away", test,
+                 f"the {arm} net stays at chance far from its training quadrant")
 
 
 def zero_padding_least_consistent() -> Claim:
@@ -93,5 +94,6 @@ def explorer_accuracy(kind: str) -> Claim:
     return value(f"explorer.{kind}.test_acc", f"explorer {kind} test accuracy, every seed", phrase)
 
 
-CLAIMS: list[Claim] = [explorer_accuracy("conv"), explorer_accuracy("conv_flatten"),amnesia_transfer(), dense_blind_far_away(), zero_padding_least_consistent(),
+CLAIMS: list[Claim] = [explorer_accuracy("conv"), explorer_accuracy("conv_flatten"), amnesia_transfer(),
+                       blind_far_away("dense"), blind_far_away("local"), zero_padding_least_consistent(),
                        unshared_nets_less_consistent()]

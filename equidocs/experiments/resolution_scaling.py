@@ -121,8 +121,10 @@ def _ratio_words(r: stats.Ratio) -> str:
     """A ratio with its 95% interval: "53× (95% interval 30× to 115×)"; a bound says so."""
     if r.value is None:
         return "undetermined (censored)"
-    high = times(r.high) if r.high is not None else "unbounded"
     lead = "at least " if r.lower_bound_only else ""
+    if r.low <= 0:  # too many draws say nothing (a need at its first rung or censored): no interval
+        return f"{lead}{times(r.value)} (too many censored draws for a 95% interval)"
+    high = times(r.high) if r.high is not None else "unbounded"
     return f"{lead}{times(r.value)} (95% interval {times(r.low)} to {high})"
 
 
@@ -150,21 +152,39 @@ def _need_cell(k: dict, i: int) -> str:
     return f"{fmt_int(v)} ({fmt_int(ci[0])}–{fmt_int(ci[1])})"
 
 
+def interval_ratio(worse: dict, better: dict, i: int) -> tuple[float | None, float | None]:
+    """Bounds on how many times more examples ``worse`` needs than ``better`` at size ``i`` (two
+    ``summary["kinds"]`` entries) that hold whenever both needs lie in their 95% intervals: the low
+    end of ``worse``'s interval (its bound, when censored above) over the high end of ``better``'s,
+    and the high end of ``worse``'s over the low end of ``better``'s; None where an end is open.
+
+    >>> interval_ratio({"needed": [500.0], "censored": [None], "needed_ci": [[400.0, 600.0]]},
+    ...                {"needed": [10.0], "censored": [None], "needed_ci": [[8.0, 12.0]]}, 0)
+    (33.333333333333336, 75.0)
+    >>> interval_ratio({"needed": [64.0], "censored": ["above"], "needed_ci": [[64.0, None]]},
+    ...                {"needed": [10.0], "censored": [None], "needed_ci": [[0.0, 16.0]]}, 0)
+    (4.0, None)
+    """
+    (w, wc, (w_lo, w_hi)), (b, bc, (b_lo, b_hi)) = (
+        (k["needed"][i], k["censored"][i], k["needed_ci"][i]) for k in (worse, better))
+    w_lo = w if wc == "above" else None if wc else w_lo
+    w_hi = None if wc else w_hi
+    b_lo = b if bc == "above" else None if bc else b_lo
+    b_hi = None if bc else b_hi
+    low = w_lo / b_hi if w_lo and b_hi else None
+    high = w_hi / b_lo if w_hi and b_lo else None
+    return low, high
+
+
 def _at_least(worse: dict, better: dict, i: int) -> str:
-    """A lower bound on how many times more examples ``worse`` needs than ``better`` at size ``i``
-    that holds whenever both needs lie in their 95% intervals: the low end of ``worse``'s interval
-    (or its bound, when censored above) over the high end of ``better``'s.
+    """The low end of :func:`interval_ratio` in words.
 
     >>> _at_least({"needed": [500.0], "censored": [None], "needed_ci": [[400.0, 600.0]]},
     ...           {"needed": [10.0], "censored": [None], "needed_ci": [[8.0, 12.0]]}, 0)
     'at least 33.3×'
     """
-    low = worse["needed"][i] if worse["censored"][i] == "above" else (
-        None if worse["censored"][i] else worse["needed_ci"][i][0])
-    high = None if better["censored"][i] else better["needed_ci"][i][1]
-    if not low or not high:
-        return "not bounded (an interval end is open)"
-    return f"at least {times(low / high)}"
+    low, _ = interval_ratio(worse, better, i)
+    return f"at least {times(low)}" if low else "not bounded (an interval end is open)"
 
 
 def _power_range(log10_range: list | None) -> str:
@@ -263,12 +283,18 @@ def _numbers(cfg: Config, summary: dict, ratios: dict, versus: list, stops: dict
            "noise": f"{study.job['noise']:g}", "runs": fmt_int(n_runs), "cpu_hours": f"{cpu_s / 3600:.1f}",
            "draws": fmt_int(summary["draws"]), "conditions": str(summary["conditions_complete"])}
     planned = [c for c in StudyConfig.profile(cfg.log).sizes if c not in sizes]  # still running
+    out["cnn_fc_hidden"] = fmt_int(study.hidden_grid[0])  # the CNN's dense head: not tuned
     out["pending_sizes"] = " and ".join(f"{c}×{c}" for c in planned) or "none"
+    out["pending_note"] = (f"The study's {out['pending_sizes']} canvases are still running and are "
+                           "published when every net there is done." if planned else "")
     out["positions_planned_last"] = fmt_int(positions(max(planned))) if planned else out["positions_last"]
     for arm, k in kinds.items():
         for i, s in enumerate(sizes):
             out[f"{arm}.needed.{s}"] = _need_cell(k, i)
         out[f"{arm}.needed_first"], out[f"{arm}.needed_last"] = _need_cell(k, 0), _need_cell(k, len(sizes) - 1)
+        measured = [v for v, c in zip(k["needed"], k["censored"]) if v is not None and not c]
+        out[f"{arm}.needed_range"] = (f"between {fmt_int(min(measured))} and {fmt_int(max(measured))}"
+                                      if len(measured) == len(sizes) else "not measured at every canvas")
         out[f"{arm}.exponent"] = _exponent_words(k.get("exponent"), k.get("exponent_ci"))
         out[f"{arm}.exponent_positions_law"] = _exponent_words(k.get("exponent_positions_law"),
                                                                k.get("exponent_positions_law_ci"))
@@ -283,6 +309,7 @@ def _numbers(cfg: Config, summary: dict, ratios: dict, versus: list, stops: dict
             total = sum(st.values())
             out[f"{arm}.stops"] = (f"{st['patience']} early-stopped, {st['fit']} fitted, "
                                    f"{st['budget']} at the budget (of {total})")
+            out[f"{arm}.budget_share"] = fmt_pct(st["budget"] / total) if total else "n/a"
         for c, e in extra[arm].items():
             out[f"{arm}.range.{c}"] = _power_range(e["log10_range"])
         laws = (k.get("laws") or {}).get(PIXELS)
