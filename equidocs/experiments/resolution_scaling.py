@@ -286,7 +286,8 @@ def _numbers(cfg: Config, summary: dict, ratios: dict, versus: list, stops: dict
     out["cnn_fc_hidden"] = fmt_int(study.hidden_grid[0])  # the CNN's dense head: not tuned
     out["pending_sizes"] = " and ".join(f"{c}×{c}" for c in planned) or "none"
     out["pending_note"] = (f"The study's {out['pending_sizes']} canvases are still running and are "
-                           "published when every net there is done." if planned else "")
+                           "published when every net there is done." if planned
+                           else "Every canvas of the study's design is published here.")
     out["positions_planned_last"] = fmt_int(positions(max(planned))) if planned else out["positions_last"]
     for arm, k in kinds.items():
         for i, s in enumerate(sizes):
