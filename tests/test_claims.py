@@ -443,6 +443,24 @@ def test_main_arms_measured_fails_when_a_main_arm_is_censored_or_missing_at_some
     assert not verdict.holds and f"('{arm}', 8)" in verdict.evidence
 
 
+@pytest.mark.parametrize("arm", ["conv", "local", "dense"])
+def test_main_arms_measured_allows_each_main_arm_one_bounded_canvas_past_16(arm):
+    name = "guard.growth.main_arms_measured"
+    records = growth_record()
+    summary = records["resolution_scaling"]["result"]["summary"]
+    summary["sizes"] += [20, 24]
+    for k in growth_kinds(records).values():
+        k["needed"] += [k["needed"][-1] * 2, k["needed"][-1] * 3]
+        k["censored"] += [None, None]
+        k["needed_ci"] += [[1.0, 2.0], [1.0, 2.0]]
+    assert claims.evaluate(name, records).holds
+    growth_kinds(records)[arm]["censored"][-1] = "above"   # bounded at 24x24 only: allowed
+    assert claims.evaluate(name, records).holds
+    growth_kinds(records)[arm]["censored"][-2] = "above"   # at 20x20 as well: one too many
+    verdict = claims.evaluate(name, records)
+    assert not verdict.holds and f"('{arm}', [20, 24])" in verdict.evidence
+
+
 def test_dense_never_beats_lookup_fails_on_any_above_and_needs_one_below():
     name = "guard.growth.dense_never_beats_lookup"
     verdict = claims.evaluate(name, growth_record())

@@ -46,6 +46,8 @@ RATIOS = {  # name -> (arm that needs more, arm that needs fewer): the factorial
     "conv_flatten_conv": ("conv_flatten", "conv"), "local_flatten_local": ("local_flatten", "local"),
     "local_flatten_conv_flatten": ("local_flatten", "conv_flatten"), "dense_cnn_fc": ("dense", "cnn_fc"),
     "cnn_fc_conv": ("cnn_fc", "conv")}
+MAIN = ("conv", "local", "dense")  # measured, not bounded, through MEASURED_THROUGH ...
+MEASURED_THROUGH = 16  # ... (144 positions), and bounded at one larger canvas at most (issue 27)
 EXTRAPOLATE = (32, 224)  # canvases of the conditional range ("not a prediction")
 
 
@@ -283,6 +285,16 @@ def _numbers(cfg: Config, summary: dict, ratios: dict, versus: list, stops: dict
            "noise": f"{study.job['noise']:g}", "runs": fmt_int(n_runs), "cpu_hours": f"{cpu_s / 3600:.1f}",
            "draws": fmt_int(summary["draws"]), "conditions": str(summary["conditions_complete"])}
     planned = [c for c in StudyConfig.profile(cfg.log).sizes if c not in sizes]  # still running
+    bounded = [f"{ARM_WORDS[arm]} at {size}×{size} ({_need_cell(kinds[arm], i)})" for arm in MAIN
+               for i, size in enumerate(sizes) if size > MEASURED_THROUGH and kinds[arm]["censored"][i]]
+    larger = [size for size in sizes if size > MEASURED_THROUGH]
+    out["measured_through"] = f"{MEASURED_THROUGH}×{MEASURED_THROUGH}"
+    out["main_bounded_note"] = (f"Beyond it, a need is only a bound for: {'; '.join(bounded)}." if bounded
+                                else "They are measured at every larger canvas too." if larger
+                                else "No larger canvas is published yet.")
+    out["large_sizes"] = " and ".join(f"{c}×{c}" for c in study.large_sizes) or "none"
+    out["large_max_cap"] = fmt_int(study.large_max_cap)
+    out["large_run_budget_min"] = f"{study.large_run_budget_s / 60:g}"
     out["cnn_fc_hidden"] = fmt_int(study.hidden_grid[0])  # the CNN's dense head: not tuned
     out["pending_sizes"] = " and ".join(f"{c}×{c}" for c in planned) or "none"
     out["pending_note"] = (f"The study's {out['pending_sizes']} canvases are still running and are "
