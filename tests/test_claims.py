@@ -642,10 +642,19 @@ def test_the_locality_guard_breaks_when_locality_saves_data():
     assert not claims.evaluate("guard.locality_alone_not_shown", records).holds
 
 
-def test_the_amnesia_guard_breaks_when_the_dense_net_transfers():
+@pytest.mark.parametrize("arm", ["dense", "local"])
+def test_the_amnesia_guard_breaks_when_the_net_transfers(arm):
     records = published()
-    records["amnesia_distance"]["result"]["numbers"]["dense.vs_chance"] = "above chance"
-    assert not claims.evaluate("guard.dense_blind_far_away", records).holds
+    assert claims.evaluate(f"guard.{arm}_blind_far_away", records).holds
+    records["amnesia_distance"]["result"]["numbers"][f"{arm}.vs_chance"] = "above chance"
+    assert not claims.evaluate(f"guard.{arm}_blind_far_away", records).holds
+
+
+def test_the_local_weights_guard_breaks_when_the_change_spreads():
+    records = published()
+    assert claims.evaluate("guard.local_changes_inside", records).holds
+    records["weights"]["result"]["by_n"]["512"]["local"]["share_inside"] = [0.85, 0.02]
+    assert not claims.evaluate("guard.local_changes_inside", records).holds
 
 
 def test_a_ratio_with_one_censored_need_is_printed_as_its_bound():

@@ -49,6 +49,19 @@ def blind_far_away(arm: str = "dense") -> Claim:
                  f"the {arm} net stays at chance far from its training quadrant")
 
 
+def local_changes_inside() -> Claim:
+    """Trained in one quadrant, at every training-set size the locally-connected layer's weight change
+    falls at least 90% inside the trained area (mean - sd over seeds): it moves almost only there."""
+
+    def test(records: dict) -> tuple[bool, str]:
+        by_n = records["weights"]["result"]["by_n"]
+        shares = {n: v["local"]["share_inside"] for n, v in by_n.items()}
+        return all(m - sd >= 0.9 for m, sd in shares.values()), f"local share inside (mean, sd): {shares}"
+
+    return guard("guard.local_changes_inside", test,
+                 "the locally-connected layer's weights move almost only inside the trained area")
+
+
 def zero_padding_least_consistent() -> Claim:
     """After training, zero padding leaves a conv design the least shift-consistent of the conv
     designs: its mean + sd lies below every other conv design's mean - sd."""
@@ -95,5 +108,6 @@ def explorer_accuracy(kind: str) -> Claim:
 
 
 CLAIMS: list[Claim] = [explorer_accuracy("conv"), explorer_accuracy("conv_flatten"), amnesia_transfer(),
-                       blind_far_away("dense"), blind_far_away("local"), zero_padding_least_consistent(),
+                       blind_far_away("dense"), blind_far_away("local"), local_changes_inside(),
+                       zero_padding_least_consistent(),
                        unshared_nets_less_consistent()]
