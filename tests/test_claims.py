@@ -206,7 +206,8 @@ def growth_record(versus=("inconclusive", "below", "inconclusive"), **exponents)
                                    for lw in LAW_NAMES},
                       "laws": {lw: {"not_rejected_frequency": 0.9 if lw == law else 0.1,
                                     "slope": 2.5, "slope_ci": [2.2, 2.8]} for lw in LAW_NAMES}}
-    summary = {"sizes": list(GROWTH_SIZES), "positions": [(s - 4) ** 2 for s in GROWTH_SIZES], "kinds": kinds}
+    summary = {"sizes": list(GROWTH_SIZES), "positions": [(s - 4) ** 2 for s in GROWTH_SIZES],
+               "pixels": [s * s for s in GROWTH_SIZES], "kinds": kinds}
     conditions = [{"arm": "dense", "size": s, "settings": {"hidden": 1024}} for s in GROWTH_SIZES]
     ratios = {"local_conv": [None] * (len(GROWTH_SIZES) - 1) + [{"value": 400.0, "low": 300.0, "high": 500.0}]}
     return {"resolution_scaling": {"config": {"study": {"hidden_grid": [256, 1024]}},
@@ -240,6 +241,15 @@ def test_needs_more_at_fails_when_the_intervals_overlap_or_a_need_is_censored():
     assert not claims.evaluate(name, record).holds
     record = growth_record()
     growth_kinds(record)["local"]["censored"][-1] = "above"         # the local net's need is a bound
+    assert not claims.evaluate(name, record).holds
+
+
+def test_range_short_fails_once_the_canvases_span_16_fold_in_pixels_and_seven_sizes():
+    name = "guard.growth.range_short"
+    record = growth_record()
+    assert claims.evaluate(name, record).holds
+    summary = record["resolution_scaling"]["result"]["summary"]
+    summary["sizes"], summary["pixels"] = [6, 7, 8, 10, 12, 16, 24], [s * s for s in (6, 7, 8, 10, 12, 16, 24)]
     assert not claims.evaluate(name, record).holds
 
 

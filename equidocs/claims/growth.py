@@ -170,6 +170,14 @@ def _conv_most_budget_hits(records: dict) -> tuple[bool, str]:
     return max(share, key=share.get) == "conv", f"share at the budget: {share}"
 
 
+def _range_short(records: dict) -> tuple[bool, str]:
+    """The canvases published span less than a 16-fold range of pixels, or fewer than 7 sizes: too
+    little to tell growth laws apart firmly (the rule of thumb in the project's science guide)."""
+    s = _summary(records)
+    fold, n = s["pixels"][-1] / s["pixels"][0], len(s["sizes"])
+    return fold < 16 or n < 7, f"pixels {s['pixels'][0]} to {s['pixels'][-1]} ({fold:.3g}-fold), {n} sizes"
+
+
 def _sharing_dwarfs_locality(records: dict) -> tuple[bool, str]:
     """At the largest canvas, what sharing saves a pooled net (unshared-pooled / conv) is larger than
     what locality saves against the dense net (dense / unshared-pooled), whole interval against
@@ -316,6 +324,8 @@ CLAIMS: list[Claim] = [
           "the dense net's need grows faster than the square of the pixels"),
     guard("guard.growth.conv_most_budget_hits", _conv_most_budget_hits,
           "the conv net's runs reach the budget most often"),
+    guard("guard.growth.range_short", _range_short,
+          "the published canvases span too short a range to tell growth laws apart firmly"),
     guard("guard.growth.sharing_dwarfs_locality", _sharing_dwarfs_locality,
           "at the largest canvas sharing saves more than locality does"),
     guard("guard.growth.sharing_saving_exceeds_positions", _sharing_saving_exceeds_positions,

@@ -288,6 +288,8 @@ def _numbers(cfg: Config, summary: dict, ratios: dict, versus: list, stops: dict
     bounded = [f"{ARM_WORDS[arm]} at {size}×{size} ({_need_cell(kinds[arm], i)})" for arm in MAIN
                for i, size in enumerate(sizes) if size > MEASURED_THROUGH and kinds[arm]["censored"][i]]
     larger = [size for size in sizes if size > MEASURED_THROUGH]
+    out["pixels_fold"] = f"{summary['pixels'][-1] / summary['pixels'][0]:.3g}"
+    out["positions_fold"] = f"{pos[-1] / pos[0]:.3g}"
     out["measured_through"] = f"{MEASURED_THROUGH}×{MEASURED_THROUGH}"
     out["main_bounded_note"] = (f"Beyond it, a need is only a bound for: {'; '.join(bounded)}." if bounded
                                 else "They are measured at every larger canvas too." if larger
