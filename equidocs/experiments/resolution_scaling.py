@@ -287,19 +287,20 @@ def _numbers(cfg: Config, summary: dict, ratios: dict, versus: list, stops: dict
     planned = [c for c in StudyConfig.profile(cfg.log).sizes if c not in sizes]  # still running
     bounded = [f"{ARM_WORDS[arm]} at {size}×{size} ({_need_cell(kinds[arm], i)})" for arm in MAIN
                for i, size in enumerate(sizes) if size > MEASURED_THROUGH and kinds[arm]["censored"][i]]
-    larger = [size for size in sizes if size > MEASURED_THROUGH]
     out["pixels_fold"] = f"{summary['pixels'][-1] / summary['pixels'][0]:.3g}"
     out["positions_fold"] = f"{pos[-1] / pos[0]:.3g}"
     out["measured_through"] = f"{MEASURED_THROUGH}×{MEASURED_THROUGH}"
-    out["main_bounded_note"] = (f"Beyond it, a need is only a bound for: {'; '.join(bounded)}." if bounded
-                                else "They are measured at every larger canvas too." if larger
-                                else "No larger canvas is published yet.")
+    lead = "The conv, unshared-pooled and dense nets are measured, not bounded, at every canvas"
+    out["main_measured_note"] = (f"{lead} through {out['measured_through']}; beyond it, a need is only a "
+                                 f"bound for: {'; '.join(bounded)}." if bounded else f"{lead} published.")
     out["large_sizes"] = " and ".join(f"{c}×{c}" for c in study.large_sizes) or "none"
     out["large_max_cap"] = fmt_int(study.large_max_cap)
     out["large_run_budget_min"] = f"{study.large_run_budget_s / 60:g}"
+    out["width_choices"] = " or ".join(str(v) for v in sorted(study.width_grid))  # "8 or 32": tuned
+    out["hidden_choices"] = " or ".join(fmt_int(v) for v in sorted(study.hidden_grid))
     out["cnn_fc_hidden"] = fmt_int(study.hidden_grid[0])  # the CNN's dense head: not tuned
     out["pending_sizes"] = " and ".join(f"{c}×{c}" for c in planned) or "none"
-    out["pending_note"] = (f"The study's {out['pending_sizes']} canvases are still running and are "
+    out["pending_note"] = (f"The study's {out['pending_sizes']} canvases are still running and will be "
                            "published when every net there is done." if planned
                            else "Every canvas of the study's design is published here.")
     out["positions_planned_last"] = fmt_int(positions(max(planned))) if planned else out["positions_last"]
