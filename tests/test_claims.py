@@ -645,6 +645,13 @@ def test_the_shuffle_guards_break_when_the_shuffled_conv_net_fits_or_the_dense_n
     assert not claims.evaluate("guard.patterns.dense_indifferent_to_shuffle", records).holds
 
 
+def test_the_readout_alone_guard_breaks_when_the_readout_alone_saves_as_much():
+    records = published()
+    assert claims.evaluate("guard.readout_alone_small", records).holds
+    records["sharing_locality"]["result"]["gains"]["readout"].update(value=40.0, low=30.0, high=60.0)
+    assert not claims.evaluate("guard.readout_alone_small", records).holds
+
+
 def test_the_locality_guard_breaks_when_locality_saves_data():
     records = published()
     records["sample_efficiency"]["result"]["tasks"]["patterns"]["ratios"]["dense/local"].update(

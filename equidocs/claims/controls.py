@@ -138,6 +138,16 @@ def _locality_alone_not_shown(records: dict) -> tuple[bool, str]:
                   f"{digits['dense']['need']}; readout-fixed locality gains {fixed}"
 
 
+def _readout_alone_small(records: dict) -> tuple[bool, str]:
+    """A pooled readout over unshared features (readout-fixed design) saves less than the pair does
+    against the flatten readout: the readout gain's 95% interval lies wholly below the pooling
+    saving's (heads_augmentation)."""
+    gain = records["sharing_locality"]["result"]["gains"]["readout"]
+    pool = _ha(records)["ratios"]["pooling"]["examples"]
+    holds = gain["high"] is not None and pool["value"] is not None and gain["high"] < pool["low"]
+    return holds, f"readout alone {gain['low']}..{gain['high']}; pooling over shared filters {pool}"
+
+
 def _sharing_saves_everywhere(records: dict) -> tuple[bool, str]:
     """Sharing saves data in every comparison: conv vs locally connected on both tasks (need ratio
     above 1) and both sharing gains of the readout-fixed design."""
@@ -183,6 +193,8 @@ CLAIMS: list[Claim] = [
           _lead_phrase),
     *(gain_saves_data(name) for name in ("sharing_with_locality", "sharing_without_locality", "readout")),
     guard("guard.locality_alone_not_shown", _locality_alone_not_shown, "locality alone saves no detectable data"),
+    guard("guard.readout_alone_small", _readout_alone_small,
+          "a pooled readout over unshared features saves far less than over shared ones"),
     guard("guard.sharing_saves_everywhere", _sharing_saves_everywhere, "sharing saves data in every comparison"),
     guard("guard.capacity.gap_survives_capacity", _gap_survives_capacity),
     guard("guard.capacity_smallest_canvas_not_apart", _smallest_canvas_not_apart,
