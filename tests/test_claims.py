@@ -263,9 +263,10 @@ def test_sharing_dwarfs_locality_needs_the_intervals_apart():
 
 def test_conv_bump_pixel_exponent_and_budget_guards_fail_on_other_data():
     record = growth_record()
+    assert claims.evaluate("guard.growth.conv_peak_above_largest", record).holds
     growth_kinds(record)["conv"]["needed"][1] = 20.0
     growth_kinds(record)["conv"]["needed_ci"][1] = [16.0, 24.0]
-    assert not claims.evaluate("guard.growth.conv_higher_at_8_than_largest", record).holds
+    assert not claims.evaluate("guard.growth.conv_peak_above_largest", record).holds
     record = growth_record()
     growth_kinds(record)["dense"]["laws"]["power law in pixels"]["slope_ci"] = [1.9, 2.8]
     assert not claims.evaluate("guard.growth.dense_steeper_than_pixels_squared", record).holds

@@ -296,6 +296,9 @@ def _numbers(cfg: Config, summary: dict, ratios: dict, versus: list, stops: dict
     out["large_sizes"] = " and ".join(f"{c}×{c}" for c in study.large_sizes) or "none"
     out["large_max_cap"] = fmt_int(study.large_max_cap)
     out["large_run_budget_min"] = f"{study.large_run_budget_s / 60:g}"
+    conv = kinds["conv"]
+    peak = max(range(len(sizes)), key=lambda i: conv["needed"][i] or 0.0)  # where the conv need is highest
+    out["conv.peak_size"], out["conv.needed_peak"] = f"{sizes[peak]}×{sizes[peak]}", _need_cell(conv, peak)
     out["width_choices"] = " or ".join(str(v) for v in sorted(study.width_grid))  # "8 or 32": tuned
     out["hidden_choices"] = " or ".join(fmt_int(v) for v in sorted(study.hidden_grid))
     out["cnn_fc_hidden"] = fmt_int(study.hidden_grid[0])  # the CNN's dense head: not tuned
