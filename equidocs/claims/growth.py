@@ -34,7 +34,7 @@ def guard(name: str, test: Callable[[dict], tuple[bool, str]], doc: str = "") ->
     def safe(records: dict) -> tuple[bool, str]:
         try:
             return test(records)
-        except (TypeError, KeyError, IndexError, ValueError) as error:
+        except (TypeError, KeyError, IndexError) as error:
             return False, f"not computed ({type(error).__name__}: {error})"
 
     return _guard(name, safe, doc)
@@ -149,11 +149,11 @@ def needs_more_at(worse: str, better: str, where: str = "largest") -> Claim:
 def _conv_peak_above_largest(records: dict) -> tuple[bool, str]:
     """The conv net's need where it is highest lies wholly above its need at the largest canvas
     (95% intervals apart)."""
-    from equidocs.experiments.resolution_scaling import interval_ratio
+    from equidocs.experiments.resolution_scaling import interval_ratio, peak_index
 
     s = _summary(records)
     c = s["kinds"]["conv"]
-    i = max(range(len(s["sizes"])), key=lambda j: c["needed"][j] or 0.0)
+    i = peak_index(c)
     at = lambda j: {key: [c[key][j]] for key in ("needed", "censored", "needed_ci")}  # noqa: E731
     low, high = interval_ratio(at(i), at(-1), 0)
     return low is not None and low > 1, f"conv at {s['sizes'][i]} / at {s['sizes'][-1]}: {low} to {high}"

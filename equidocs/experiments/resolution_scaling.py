@@ -31,7 +31,7 @@ from equidocs.fit import Job, Result, fit_many
 from equidocs.mechanism_analysis import analyse_ladders, ladders
 from equidocs.mechanism_laws import PIXELS, extrapolate
 from equidocs.mechanism_plan import Config as StudyConfig, base_job, plan
-from equidocs.nets import ARMS, positions
+from equidocs.nets import ARMS
 
 TITLE = "What saves the data, and how each part grows with positions"
 FACTORIAL = ("conv", "local", "conv_flatten", "local_flatten")
@@ -178,6 +178,15 @@ def interval_ratio(worse: dict, better: dict, i: int) -> tuple[float | None, flo
     return low, high
 
 
+def peak_index(kind: dict) -> int:
+    """The index of the canvas where a ``summary["kinds"]`` entry's need is highest.
+
+    >>> peak_index({"needed": [18.0, 40.0, None, 21.0]})
+    1
+    """
+    return max(range(len(kind["needed"])), key=lambda i: kind["needed"][i] or 0.0)
+
+
 def _at_least(worse: dict, better: dict, i: int) -> str:
     """The low end of :func:`interval_ratio` in words.
 
@@ -296,17 +305,15 @@ def _numbers(cfg: Config, summary: dict, ratios: dict, versus: list, stops: dict
     out["large_sizes"] = " and ".join(f"{c}×{c}" for c in study.large_sizes) or "none"
     out["large_max_cap"] = fmt_int(study.large_max_cap)
     out["large_run_budget_min"] = f"{study.large_run_budget_s / 60:g}"
-    conv = kinds["conv"]
-    peak = max(range(len(sizes)), key=lambda i: conv["needed"][i] or 0.0)  # where the conv need is highest
-    out["conv.peak_size"], out["conv.needed_peak"] = f"{sizes[peak]}×{sizes[peak]}", _need_cell(conv, peak)
+    peak = peak_index(kinds["conv"])
+    out["conv.peak_size"], out["conv.needed_peak"] = f"{sizes[peak]}×{sizes[peak]}", _need_cell(kinds["conv"], peak)
     out["width_choices"] = " or ".join(str(v) for v in sorted(study.width_grid))  # "8 or 32": tuned
     out["hidden_choices"] = " or ".join(fmt_int(v) for v in sorted(study.hidden_grid))
     out["cnn_fc_hidden"] = fmt_int(study.hidden_grid[0])  # the CNN's dense head: not tuned
-    out["pending_sizes"] = " and ".join(f"{c}×{c}" for c in planned) or "none"
-    out["pending_note"] = (f"The study's {out['pending_sizes']} canvases are still running and will be "
-                           "published when every net there is done." if planned
+    pending = " and ".join(f"{c}×{c}" for c in planned)
+    out["pending_note"] = (f"The study's {pending} canvases are still running and will be published when "
+                           "every net there is done." if planned
                            else "Every canvas of the study's design is published here.")
-    out["positions_planned_last"] = fmt_int(positions(max(planned))) if planned else out["positions_last"]
     for arm, k in kinds.items():
         for i, s in enumerate(sizes):
             out[f"{arm}.needed.{s}"] = _need_cell(k, i)
