@@ -22,7 +22,8 @@ import math
 import os
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
+from functools import partial
 from multiprocessing import get_context
 from typing import Callable, Sequence
 
@@ -177,8 +178,12 @@ def _clocks(start: tuple[float, float]) -> tuple[float, float]:
     return round(time.perf_counter() - start[0], 4), round(time.process_time() - start[1], 4)
 
 
-def fit(job: Job) -> Result:
+def fit(job: Job, device: str = "cpu") -> Result:
     """Train (or, for the memoriser, look up) one job on one thread; the same job -> the same result.
+
+    ``device`` "cuda" (or "cuda:N") trains on that GPU instead: the data are drawn on the CPU as
+    always, then moved. A GPU rounds differently, so a run's trajectory can drift from the CPU's as
+    with any change of rounding (the audit compares study runs within a tolerance in any case).
 
     With ``job.flush_denormal`` the CPU flushes subnormal floats (below 1.2e-38) to zero. Weights that
     weight decay drives toward zero become subnormal, and arithmetic on them is many times slower (up to
@@ -190,21 +195,31 @@ def fit(job: Job) -> Result:
     torch.set_num_threads(1)
     torch.set_flush_denormal(job.flush_denormal)
     try:
-        return _fit(job)
+        return _fit(job, device)
     finally:
         torch.set_num_threads(threads)
         torch.set_flush_denormal(False)  # torch's default
 
 
-def _fit(job: Job) -> Result:
+def _on(device: str, s: Splits) -> Splits:
+    """The splits on ``device`` (on the CPU: the same tensors, untouched)."""
+    if device == "cpu":
+        return s
+    move = lambda d: replace(d, x=d.x.to(device), y=d.y.to(device))  # noqa: E731
+    return replace(s, train=move(s.train), val=move(s.val), test=move(s.test))
+
+
+def _fit(job: Job, device: str = "cpu") -> Result:
     start = time.perf_counter(), time.process_time()
-    s = make_splits(job.spec(), job.n_train, job.seed)  # drawn once per run
+    s = _on(device, make_splits(job.spec(), job.n_train, job.seed))  # drawn once per run, on the CPU
     if job.arm == "memoriser":
         return _memorise(job, s, start)
     x, y, n = s.train.x, s.train.y, job.n_train
     torch.manual_seed(job.seed)
     net = make_net(job.arm, job.canvas, s.num_classes, width=job.width, hidden=job.hidden,
                    sparse_max=job.sparse_max)
+    if device != "cpu":  # initialised on the CPU from the seed, as there, then moved
+        net.to(device)
     # foreach: Adam's multi-tensor update, the same arithmetic in the same order as the per-parameter
     # loop torch uses on CPU by default (bit for bit: tests/test_fit.py), in fewer, larger kernels;
     # fused: one kernel per tensor, the same update rounded differently, faster still
@@ -221,7 +236,7 @@ def _fit(job: Job) -> Result:
     while step < max_steps:
         if cursor + batch > n:
             perm, cursor = torch.randperm(n, generator=order), 0
-        idx = perm[cursor:cursor + batch]
+        idx = perm[cursor:cursor + batch] if device == "cpu" else perm[cursor:cursor + batch].to(device)
         cursor += batch
         net.train()
         loss = F.cross_entropy(net(x[idx]), y[idx])
@@ -256,10 +271,17 @@ def _init_worker() -> None:
     torch.set_num_threads(1)
 
 
+def pool_context(device: str = "cpu"):
+    """The worker processes' start method: fork on the CPU (fast, shares the loaded modules); spawn
+    on a GPU, since a forked child cannot use CUDA."""
+    return get_context("fork" if device == "cpu" else "spawn")
+
+
 def fit_many(jobs: Sequence[Job], *, workers: int = 1,
-             on_result: Callable[[int, Job, Result], None] | None = None) -> list[Result]:
-    """Fit every job, results in job order; ``on_result(i, job, result)`` runs in this process as
-    each finishes (e.g. to log it). Parallel over min(cores, jobs, workers) forked one-thread workers.
+             on_result: Callable[[int, Job, Result], None] | None = None,
+             device: str = "cpu") -> list[Result]:
+    """Fit every job on ``device``, results in job order; ``on_result(i, job, result)`` runs in this
+    process as each finishes (e.g. to log it). Parallel over min(cores, jobs, workers) one-thread workers.
 
     >>> jobs = [Job("memoriser", 6, 8, s, n_val=10, n_test=10) for s in (0, 1)]
     >>> [r.stop for r in fit_many(jobs, workers=2)]
@@ -279,11 +301,11 @@ def fit_many(jobs: Sequence[Job], *, workers: int = 1,
 
     if workers <= 1:
         for i, job in enumerate(jobs):
-            done(i, fit(job))
+            done(i, fit(job, device))
         return results  # type: ignore[return-value]
-    pool = ProcessPoolExecutor(workers, mp_context=get_context("fork"), initializer=_init_worker)
+    pool = ProcessPoolExecutor(workers, mp_context=pool_context(device), initializer=_init_worker)
     try:
-        futures = {pool.submit(fit, job): i for i, job in enumerate(jobs)}
+        futures = {pool.submit(partial(fit, device=device), job): i for i, job in enumerate(jobs)}
         for future in as_completed(futures):
             done(futures[future], future.result())
     except BaseException:

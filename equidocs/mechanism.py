@@ -3,14 +3,20 @@ glyph can take, for {shared, unshared} filters x {pooled, flatten} readouts, den
 1-NN memoriser. The design and its planner: :mod:`equidocs.mechanism_plan`.
 
     python -m equidocs.mechanism run [--profile quick|full] [--workers K] [--dir DIR]
+                                     [--device cpu|cuda|cuda:N] [--sizes S ...] [--hours H]
+    python -m equidocs.mechanism merge FILE [--profile quick|full] [--dir DIR]
     python -m equidocs.mechanism status [--profile quick|full] [--dir DIR]
     python -m equidocs.mechanism report [--profile quick|full] [--dir DIR] [--draws N] [--json FILE]
 
 Every finished run is appended at once (one JSON line, one write, flushed) to
 ``studies/mechanism/runs-<profile>.jsonl`` with a hash of the code that can change its numbers, the
-torch version and the CPU capability. Runs logged under other code are ignored (and counted). A
-killed study resumes where it stopped, losing only the runs in flight, and since every decision is
-re-derived from the log, it reaches the same decisions.
+torch version, the CPU capability (and the device, when not the CPU). Runs logged under other code
+are ignored (and counted). A killed study resumes where it stopped, losing only the runs in flight,
+and since every decision is re-derived from the log, it reaches the same decisions.
+
+The log accumulates across machines: ``run --device cuda --sizes 24 --hours 0.2`` on a borrowed GPU
+runs the largest canvas's next runs for a set time (``scripts/mechanism-device.sh``), and ``merge``
+appends the runs of that machine's copy of the log that this one lacks.
 """
 
 from __future__ import annotations
@@ -22,44 +28,58 @@ import signal
 import sys
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from multiprocessing import get_context
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 
 from equidocs import processes, stats
-from equidocs.fit import Job, Result, _init_worker, fit
-from equidocs.runstore import (CODE_FILES, DEFAULT_DIR, ROOT, RunLog, code_hash, code_source,  # noqa: F401
-                               log_path, study_key as key)
+from equidocs.fit import Job, Result, _init_worker, fit, pool_context
+from equidocs.runstore import (CODE_FILES, DEFAULT_DIR, ROOT, RunLog, carried_over, code_hash,  # noqa: F401
+                               code_source, log_path, study_key as key)
 from equidocs.mechanism_plan import MAIN_ARMS, Config, estimated_seconds, plan
 from equidocs.mechanism_projection import calibrate, projected_seconds
 from equidocs.nets import positions
 from equidocs.progress import fmt_duration
 
 def run(profile: str = "quick", *, workers: int = 1, folder: Path | str | None = None,
-        cfg: Config | None = None, stream=sys.stderr) -> list[dict]:
+        cfg: Config | None = None, device: str = "cpu", sizes: tuple[int, ...] | None = None,
+        hours: float | None = None, stream=sys.stderr) -> list[dict]:
     """Run (or resume) the study until every condition is done; returns every condition's state.
 
     Runs go to ``workers`` one-thread processes, the smallest canvas first (a size completes, and can
     be published, sooner), the longest run first within it; the plan is re-derived each time a run
-    finishes, so no worker waits for another's run while a decision it needs is known."""
+    finishes, so no worker waits for another's run while a decision it needs is known.
+
+    ``device``: where the runs train (a GPU: "cuda" or "cuda:N"; the workers then share it).
+    ``sizes``: only these canvases' runs start (the others wait for another call). ``hours``: no run
+    starts after that much wall time; the runs in flight finish and are logged."""
+    from equidocs.runner import check_device
+
     if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
         raise ValueError(f"workers={workers!r}: expected a positive integer")
+    check_device(device)
+    cfg = cfg or Config.profile(profile)
+    only = _check_sizes(sizes, cfg)
+    if hours is not None and not (isinstance(hours, (int, float)) and not isinstance(hours, bool)
+                                  and 0 < hours < float("inf")):
+        raise ValueError(f"hours={hours!r}: expected a positive number of hours")
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     workers = min(workers, cores)
-    cfg = cfg or Config.profile(profile)
     log = RunLog(log_path(profile, folder)).load()
     start, done_here = time.monotonic(), 0
     say = (lambda text: print(f"[{time.strftime('%H:%M:%S')}] {text}", file=stream, flush=True)) \
         if stream else (lambda text: None)
     say(f"mechanism {profile}: {len(log.runs)} runs in {log.path} ({log.stale} stale), "
-        f"{fmt_duration(log.cpu_s)} CPU so far")
+        f"{fmt_duration(log.cpu_s)} CPU so far; on {device}"
+        + (f", canvases {', '.join(map(str, only))} only" if sizes else "")
+        + (f", starting runs for {hours:g} h" if hours else ""))
 
     calib = calibrate(cfg, log.runs)
 
     def _finished(job: Job, result: Result, pending: list[Job], states: list[dict]) -> None:
         nonlocal done_here, calib
-        log.append(job, result)
+        log.append(job, result, device)
         done_here += 1
         if done_here % 25 == 0:
             calib = calibrate(cfg, log.runs)
@@ -72,22 +92,27 @@ def run(profile: str = "quick", *, workers: int = 1, folder: Path | str | None =
             f"~{fmt_duration(left / workers)} on {workers} worker(s) (rough: mechanism_projection)")
 
     in_flight: dict[Future, Job] = {}
-    pool = (ProcessPoolExecutor(workers, mp_context=get_context("fork"), initializer=_init_worker)
+    pool = (ProcessPoolExecutor(workers, mp_context=pool_context(device), initializer=_init_worker)
             if workers > 1 else None)
+    stopped = ""
     try:
         while True:
             pending, states = plan(cfg, log.get)
-            if not pending and not in_flight:
-                break
             busy = set(in_flight.values())
-            ready = sorted((j for j in pending if j not in busy),  # smallest canvas, then longest run
-                           key=lambda j: (j.canvas, -estimated_seconds(cfg, j)))
+            ready = sorted((j for j in pending if j not in busy and j.canvas in only),  # smallest canvas,
+                           key=lambda j: (j.canvas, -estimated_seconds(cfg, j)))  # then longest run
+            if hours is not None and time.monotonic() - start >= hours * 3600:
+                ready, stopped = [], stopped or f"stopped starting runs after {hours:g} h"
+            elif pending and not ready and not in_flight:
+                stopped = f"no run of canvases {', '.join(map(str, only))} is ready (the others' are)"
+            if not ready and not in_flight:
+                break
             if pool is None:  # one worker: run the first ready job here, then plan again
                 job = ready[0]
-                _finished(job, fit(job), pending, states)
+                _finished(job, fit(job, device), pending, states)
                 continue
             for job in ready[:workers - len(in_flight)]:  # fill the free workers
-                in_flight[pool.submit(fit, job)] = job
+                in_flight[pool.submit(partial(fit, device=device), job)] = job
             done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
             for future in done:
                 _finished(in_flight.pop(future), future.result(), pending, states)
@@ -98,8 +123,40 @@ def run(profile: str = "quick", *, workers: int = 1, folder: Path | str | None =
         raise
     if pool is not None:
         pool.shutdown()
-    say(f"mechanism {profile}: complete, {len(log.runs)} runs, {fmt_duration(log.cpu_s)} CPU")
+    say(f"mechanism {profile}: {stopped or 'complete'}, {len(log.runs)} runs, {fmt_duration(log.cpu_s)} CPU")
     return states
+
+
+def _check_sizes(sizes: object, cfg: Config) -> tuple[int, ...]:
+    """The canvases whose runs may start: ``sizes`` (each one of the study's), or all of them."""
+    if sizes is None:
+        return tuple(cfg.sizes)
+    if (not isinstance(sizes, (tuple, list)) or not sizes
+            or any(not isinstance(v, int) or isinstance(v, bool) or v not in cfg.sizes for v in sizes)):
+        raise ValueError(f"sizes={sizes!r}: expected canvases among the study's {list(cfg.sizes)}")
+    return tuple(sorted(set(sizes)))
+
+
+def merge(source: Path | str, profile: str = "quick", *, folder: Path | str | None = None,
+          stream=sys.stdout) -> int:
+    """Append to this profile's log the runs of ``source`` (another machine's copy of it) that it
+    lacks; returns how many. Runs under other code, or already here, are left out (and counted)."""
+    log = RunLog(log_path(profile, folder)).load()
+    other = RunLog(Path(source))
+    if not other.path.is_file():
+        raise ValueError(f"merge source={str(source)!r}: expected a run log (JSON lines) file; there is none")
+    added = same = stale = 0
+    for _, rec in other.records():
+        if rec["code"] != log.code and not carried_over(rec, log.code):
+            stale += 1
+        elif log.get(Job.from_dict(rec["job"])) is not None:
+            same += 1
+        else:
+            log.append_record(rec)
+            added += 1
+    print(f"{log.path}: {added} run(s) added from {other.path}; {same} already here, "
+          f"{stale} under other code (left out)", file=stream)
+    return added
 
 
 def summary(cfg: Config, states: list[dict]) -> list[dict]:
@@ -129,6 +186,8 @@ def status(profile: str = "quick", *, folder: Path | str | None = None, cfg: Con
     calib = calibrate(cfg, log.runs)
     left = [projected_seconds(cfg, calib, s, states) for s in states]
     carried = f" ({log.carried} carried over from earlier code)" if log.carried else ""
+    if set(log.devices) - {"cpu"}:  # where they trained, when not all on this kind of machine
+        carried += " [" + ", ".join(f"{n} on {d}" for d, n in sorted(log.devices.items())) + "]"
     print(f"{log.path}: {len(log.runs)} current runs{carried}, {log.stale} stale (other code), "
           f"total CPU time {fmt_duration(log.cpu_s)} ({log.cpu_s / 3600:.2f} h); "
           f"{len(pending)} runs ready to start; projected ~{sum(left) / 3600:.1f} CPU-h left "
@@ -151,33 +210,49 @@ def status(profile: str = "quick", *, folder: Path | str | None = None, cfg: Con
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m equidocs.mechanism", description=__doc__.split("\n")[0])
-    p.add_argument("command", choices=("run", "status", "report"),
-                   help="run: start or resume; status: per-condition progress; report: the analysis so far")
+    p.add_argument("command", choices=("run", "status", "report", "merge"),
+                   help="run: start or resume; status: per-condition progress; report: the analysis so far; "
+                        "merge: add another machine's runs")
+    p.add_argument("source", nargs="?", help="merge: the other machine's copy of the run log")
     p.add_argument("--profile", choices=("quick", "full"), default="quick")
     p.add_argument("--workers", type=int, default=1, help="worker processes (one thread each)")
     p.add_argument("--dir", default=None, help=f"folder of the run log (default {DEFAULT_DIR})")
+    p.add_argument("--device", default="cpu", help="run: torch device, cpu (default), cuda or cuda:N")
+    p.add_argument("--sizes", type=int, nargs="+", default=None, metavar="S",
+                   help="run: start only these canvases' runs (default: every size)")
+    p.add_argument("--hours", type=float, default=None,
+                   help="run: start no run after this many hours (those in flight finish)")
     p.add_argument("--draws", type=int, default=200, help="report: bootstrap draws (default 200)")
     p.add_argument("--json", default=None, help="report: also write the summary to this file")
     a = p.parse_args(argv)
-    if a.command == "run":
-        # A shell starts a background job (`... &`, scripts/mechanism.sh) with SIGINT ignored, and
-        # Python keeps an ignored SIGINT: restore Ctrl-C / `kill -INT` as a clean stop.
-        previous = signal.signal(signal.SIGINT, signal.default_int_handler)
-        try:
-            run(a.profile, workers=a.workers, folder=a.dir)
-        except KeyboardInterrupt:
-            print("interrupted: finished runs are in the log; run again to resume", file=sys.stderr)
-            return 130
-        finally:
-            signal.signal(signal.SIGINT, previous)
-    elif a.command == "status":
-        status(a.profile, folder=a.dir)
-    else:
-        from equidocs.mechanism_analysis import report
+    if (a.source is None) == (a.command == "merge"):
+        p.error("merge takes one FILE (another copy of the run log); the other commands take none")
+    try:
+        if a.command == "run":
+            # A shell starts a background job (`... &`, scripts/mechanism.sh) with SIGINT ignored, and
+            # Python keeps an ignored SIGINT: restore Ctrl-C / `kill -INT` as a clean stop.
+            previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+            try:
+                run(a.profile, workers=a.workers, folder=a.dir, device=a.device,
+                    sizes=tuple(a.sizes) if a.sizes else None, hours=a.hours)
+            except KeyboardInterrupt:
+                print("interrupted: finished runs are in the log; run again to resume", file=sys.stderr)
+                return 130
+            finally:
+                signal.signal(signal.SIGINT, previous)
+        elif a.command == "status":
+            status(a.profile, folder=a.dir)
+        elif a.command == "merge":
+            merge(a.source, a.profile, folder=a.dir)
+        else:
+            from equidocs.mechanism_analysis import report
 
-        summary = report(str(log_path(a.profile, a.dir)), profile=a.profile, draws=a.draws)
-        if a.json:
-            Path(a.json).write_text(json.dumps(summary, indent=1, allow_nan=False))
+            summary = report(str(log_path(a.profile, a.dir)), profile=a.profile, draws=a.draws)
+            if a.json:
+                Path(a.json).write_text(json.dumps(summary, indent=1, allow_nan=False))
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -158,17 +158,18 @@ class WindowMax(torch.autograd.Function):
         cols, weight, idx = ctx.saved_tensors
         L, fan_in, n = cols.shape
         out = weight.shape[2]
-        rows = (idx * out + torch.arange(out)).flatten()  # winner's row in an (L * out) table
+        new = dict(dtype=grad.dtype, device=grad.device)  # the tensors made here: beside the inputs
+        rows = (idx * out + torch.arange(out, device=idx.device)).flatten()  # winner's row in an (L * out) table
         grad_cols = grad_weight = grad_bias = None
         if ctx.needs_input_grad[0]:
-            dense = torch.zeros(L, n, out, dtype=grad.dtype).scatter_(0, idx[None], grad[None])
+            dense = torch.zeros(L, n, out, **new).scatter_(0, idx[None], grad[None])
             grad_cols = torch.bmm(weight, dense.transpose(1, 2))  # (L, fan_in, N)
         if ctx.needs_input_grad[1]:
-            picked = cols[idx, :, torch.arange(n)[:, None]] * grad[..., None]  # (N, out, fan_in)
-            table = torch.zeros(L * out, fan_in, dtype=grad.dtype).index_add_(0, rows, picked.reshape(-1, fan_in))
+            picked = cols[idx, :, torch.arange(n, device=idx.device)[:, None]] * grad[..., None]  # (N, out, fan_in)
+            table = torch.zeros(L * out, fan_in, **new).index_add_(0, rows, picked.reshape(-1, fan_in))
             grad_weight = table.view(L, out, fan_in).transpose(1, 2).contiguous()
         if ctx.needs_input_grad[2]:
-            grad_bias = torch.zeros(L * out, dtype=grad.dtype).index_add_(0, rows, grad.flatten()).view(L, out)
+            grad_bias = torch.zeros(L * out, **new).index_add_(0, rows, grad.flatten()).view(L, out)
         return grad_cols, grad_weight, grad_bias
 
 

@@ -352,7 +352,13 @@ CODE_FILES = ("nets.py", "fit.py", "data.py", "data_specs.py")  # what can chang
 # Keyed by the current hash: any later change to CODE_FILES makes every run stale again unless a new
 # entry carries it over too.
 CARRIED_OVER: dict[str, dict[str, tuple[tuple[str, ...], tuple[str, ...], str]]] = {
-    "74abe6d13b609f80": {
+    "03bb06e936c9d648": {
+        "74abe6d13b609f80": (
+            ("conv", "local", "conv_flatten", "local_flatten", "dense", "cnn_fc", "memoriser"),
+            (),
+            "2026-12-03: fit(job, device) trains on a GPU when asked, and the sparse max's backward makes "
+            "its tensors on its inputs' device; on the CPU every tensor and operation is as before (the "
+            "replays below, tests/test_fit.py). Then as below."),
         "eda7e8660056283f": (
             ("conv", "local", "conv_flatten", "local_flatten", "dense", "cnn_fc", "memoriser"),
             (),
@@ -445,44 +451,69 @@ class RunLog:
         self.stale = 0      # runs logged under other code
         self.carried = 0    # runs logged under earlier code that CARRIED_OVER keeps current
         self.cpu_s = 0.0    # CPU time of the current runs (one thread each)
+        self.devices: dict[str, int] = {}  # current runs per device ("cpu", or e.g. "cuda (NVIDIA H200)")
 
-    def load(self) -> "RunLog":
-        from equidocs.fit import Job as FitJob, Result as FitResult
-
+    def records(self):
+        """The log's records (dicts), in order; a malformed line raises a ValueError naming it."""
         if not self.path.exists():
-            return self
+            return
         with self.path.open(encoding="utf-8") as f:
             for lineno, line in enumerate(f, 1):
                 if not line.strip():
                     continue
                 try:
                     rec = json.loads(line)
-                    if rec["code"] != self.code:  # other code: its fields may differ too
-                        if not carried_over(rec, self.code):
-                            self.stale += 1
-                            continue
-                        self.carried += 1
-                    job, result = FitJob.from_dict(rec["job"]), FitResult(**rec["result"])
+                    if not isinstance(rec, dict) or not {"job", "result", "code"} <= set(rec):
+                        raise ValueError("not a run record")
                 except Exception as err:  # noqa: BLE001 (any malformed line is reported the same way)
                     raise ValueError(f"{self.path}:{lineno}: expected one JSON run record "
                                      f"{{job, result, code, ...}}; given {line[:80]!r} ({err}). "
                                      f"Delete or fix that line to resume.") from None
-                if study_key(job) not in self.runs:
-                    self.runs[study_key(job)] = result
-                    self.cpu_s += result.cpu_s
+                yield lineno, rec
+
+    def load(self) -> "RunLog":
+        for lineno, rec in self.records():
+            if rec["code"] != self.code:  # other code: its fields may differ too
+                if not carried_over(rec, self.code):
+                    self.stale += 1
+                    continue
+                self.carried += 1
+            try:
+                self._add(rec)
+            except Exception as err:  # noqa: BLE001 (any malformed line is reported the same way)
+                raise ValueError(f"{self.path}:{lineno}: expected one JSON run record "
+                                 f"{{job, result, code, ...}}; given {json.dumps(rec)[:80]!r} ({err}). "
+                                 f"Delete or fix that line to resume.") from None
         return self
+
+    def _add(self, rec: dict) -> None:
+        """Count a current record in (the first one of a job wins)."""
+        from equidocs.fit import Job as FitJob, Result as FitResult
+
+        job, result = FitJob.from_dict(rec["job"]), FitResult(**rec["result"])
+        if study_key(job) not in self.runs:
+            self.runs[study_key(job)] = result
+            self.cpu_s += result.cpu_s
+            device = rec.get("device", "cpu")
+            self.devices[device] = self.devices.get(device, 0) + 1
 
     def get(self, job):
         return self.runs.get(study_key(job))
 
-    def append(self, job, result) -> None:
+    def append(self, job, result, device: str = "cpu") -> None:
+        """Log one finished run, trained on ``device`` (recorded when it is not the CPU)."""
         import torch
 
         rec = {"job": job.to_dict(), "result": result.to_dict(), "code": self.code,
                "torch": torch.__version__, "cpu": cache.cpu_capability()}
+        if device != "cpu":
+            rec["device"] = f"{device} ({torch.cuda.get_device_name(device)})" if device.startswith("cuda") else device
+        self.append_record(rec)
+
+    def append_record(self, rec: dict) -> None:
+        """Log one current run record as it stands (:meth:`append`'s, or another machine's: ``merge``)."""
+        self._add(rec)
         append_line(self.path, rec)
-        self.runs[study_key(job)] = result
-        self.cpu_s += result.cpu_s
 
 
 def log_path(profile: str, folder: Path | str | None = None) -> Path:

@@ -60,7 +60,7 @@ def test_flush_denormal_is_part_of_the_job_and_is_undone_after_it():
     seen = {}
     original = fit_mod._fit
     try:
-        fit_mod._fit = lambda j: seen.setdefault("survives", subnormal_survives()) or original(j)
+        fit_mod._fit = lambda j, device="cpu": seen.setdefault("survives", subnormal_survives()) or original(j, device)
         fit(job)
     finally:
         fit_mod._fit = original
@@ -168,3 +168,32 @@ def test_unknown_keys_and_bad_workers():
         Job.from_dict({**Job("conv", 8, 16, 0).to_dict(), "depth": 2})
     with pytest.raises(ValueError, match=r"workers=0: expected a positive integer"):
         fit_many([Job("conv", 8, 16, 0)], workers=0)
+
+
+def test_device_cpu_is_the_default_path_and_other_devices_get_moved_splits():
+    """``fit(job, "cpu")`` is ``fit(job)`` bit for bit (the CPU path moves nothing); on another
+    device every split's images and labels are moved there (the meta device stands in for a GPU)."""
+    from equidocs.data_specs import make_splits
+
+    job = Job("local", 7, 32, seed=1, sparse_max=True, **SMALL)
+    strip = lambda r: {k: v for k, v in r.to_dict().items() if k not in ("wall_s", "cpu_s")}  # noqa: E731
+    assert strip(fit(job, "cpu")) == strip(fit(job))
+    s = make_splits(job.spec(), job.n_train, job.seed)
+    assert fit_mod._on("cpu", s) is s
+    moved = fit_mod._on("meta", s)
+    assert all(t.device.type == "meta" for d in (moved.train, moved.val, moved.test) for t in (d.x, d.y))
+    assert [len(d) for d in (moved.train, moved.val, moved.test)] == [len(d) for d in (s.train, s.val, s.test)]
+
+
+def test_workers_fork_on_the_cpu_and_spawn_for_a_gpu():
+    """A forked child cannot use CUDA: a GPU's workers are spawned, and a spawned worker (a fresh
+    interpreter that imports equidocs anew) gives the same result as this process."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    assert fit_mod.pool_context("cpu").get_start_method() == "fork"
+    assert fit_mod.pool_context("cuda:0").get_start_method() == "spawn"
+    job = Job("conv", 6, 16, seed=0, **SMALL)
+    with ProcessPoolExecutor(1, mp_context=fit_mod.pool_context("cuda"), initializer=fit_mod._init_worker) as pool:
+        spawned = pool.submit(fit, job, "cpu").result()
+    assert {k: v for k, v in spawned.to_dict().items() if k not in ("wall_s", "cpu_s")} == \
+        {k: v for k, v in fit(job).to_dict().items() if k not in ("wall_s", "cpu_s")}

@@ -136,7 +136,7 @@ def test_carried_over_runs_are_current_and_replay_with_the_same_numbers(tmp_path
             now, want = ({k: v for k, v in d.items() if k not in ("wall_s", "cpu_s")}
                          for d in (fit(Job.from_dict(rec["job"])).to_dict(), rec["result"]))
             if rec["cpu"] == cache.cpu_capability():
-                assert now == want, (arm, rec["job"])
+                assert json.dumps(now, sort_keys=True) == json.dumps(want, sort_keys=True), (arm, rec["job"])  # NaN too
             elif rec["cpu"].split()[0] == cache.cpu_capability().split()[0]:  # same vector unit
                 assert {k: pytest.approx(v, rel=1e-4, nan_ok=True) if isinstance(v, float) else v
                         for k, v in want.items()} == now, (arm, rec["job"])
@@ -242,3 +242,61 @@ def test_a_background_run_stops_cleanly_on_sigint(tmp_path):
         proc.kill()
     assert proc.returncode == 130, err
     assert "interrupted: finished runs are in the log" in err
+
+
+def test_sizes_and_hours_limit_which_runs_start(quick, tmp_path):
+    """``hours``: no run starts after that much time. ``sizes``: only those canvases' runs start:
+    from the quick study's log less every 6x6 run and the last two 8x8 ones, ``sizes=(8,)`` runs
+    those two again and stops there, the 6x6 runs still to do."""
+    out = io.StringIO()
+    run("quick", folder=tmp_path, hours=1e-9, stream=out)
+    assert not log_path("quick", tmp_path).exists() and "stopped starting runs after 1e-09 h" in out.getvalue()
+    folder, _ = quick
+    lines = log_path("quick", folder).read_text().splitlines(keepends=True)
+    eights = [line for line in lines if json.loads(line)["job"]["canvas"] == 8]
+    log_path("quick", tmp_path).write_text("".join(eights[:-2]))
+    out = io.StringIO()
+    states = run("quick", folder=tmp_path, sizes=(8,), stream=out)
+    assert _numbers(log_path("quick", tmp_path)) == {n for n in _numbers(log_path("quick", folder))
+                                                     if json.loads(n)[0]["canvas"] == 8}
+    assert "no run of canvases 8 is ready (the others' are)" in out.getvalue()
+    assert {s["size"]: s["phase"] for s in states if s["phase"] == "done"} == {8: "done"}
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"sizes": (9,)}, "sizes=(9,): expected canvases among the study's [6, 8]"),
+    ({"sizes": ()}, "sizes=(): expected canvases among"),
+    ({"hours": 0}, "hours=0: expected a positive number of hours"),
+    ({"device": "gpu"}, "device='gpu': expected cpu, cuda or cuda:N"),
+    ({"workers": 0}, "workers=0: expected a positive integer"),
+])
+def test_run_rejects_bad_limits_naming_them(tmp_path, kwargs, message):
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)").replace("[", r"\[")
+                       .replace("]", r"\]")):
+        run("quick", folder=tmp_path, stream=None, **kwargs)
+
+
+def test_merge_adds_the_other_machines_runs_once(quick, tmp_path):
+    """Two machines' copies of the log: merge adds what this one lacks, once; runs under other code
+    are left out and counted; a device's runs keep their device and are counted by it."""
+    folder, _ = quick
+    lines = log_path("quick", folder).read_text().splitlines(keepends=True)
+    here, there = tmp_path / "here", tmp_path / "there"
+    here.mkdir(), there.mkdir()
+    log_path("quick", here).write_text("".join(lines[:5]))
+    gpu = [json.loads(line) for line in lines[3:8]]
+    for rec in gpu:
+        rec["device"] = "cuda (a GPU)"
+    gpu[-1]["code"] = "0" * 16
+    log_path("quick", there).write_text("".join(json.dumps(r) + "\n" for r in gpu))
+    out = io.StringIO()
+    assert mechanism.merge(log_path("quick", there), "quick", folder=here, stream=out) == 2
+    assert "2 run(s) added" in out.getvalue() and "2 already here, 1 under other code" in out.getvalue()
+    assert mechanism.merge(log_path("quick", there), "quick", folder=here, stream=io.StringIO()) == 0
+    log = RunLog(log_path("quick", here)).load()
+    assert len(log.runs) == 7 and log.devices == {"cpu": 5, "cuda (a GPU)": 2}
+    out = io.StringIO()
+    status("quick", folder=here, stream=out)
+    assert "[5 on cpu, 2 on cuda (a GPU)]" in out.getvalue()
+    with pytest.raises(ValueError, match="merge source='.*nowhere': expected a run log"):
+        mechanism.merge(tmp_path / "nowhere", "quick", folder=here)

@@ -166,3 +166,21 @@ def test_conv_feature_map_equivariant_to_shifts():
     x[1, 0, 3:8, 5:10] = glyphs(4)[3]  # moved by (2, 3)
     f = net.features(x)  # (2, 4, 8, 8)
     torch.testing.assert_close(f[1, :, 2:, 3:], f[0, :, :-2, :-3], atol=1e-6, rtol=0)
+
+
+def test_window_max_backward_makes_its_tensors_on_its_inputs_device():
+    """The sparse max's backward must run on a GPU too: every tensor it makes sits on its inputs'
+    device. Run with the default device set elsewhere (meta), a tensor made without naming its device
+    lands there and the backward fails; made on the inputs' device, it runs and matches."""
+    import types
+
+    cols, w, b = torch.randn(9, 2, 3), torch.randn(9, 2, 4), torch.zeros(9, 4)
+    _, idx = first_max(torch.baddbmm(b[:, None, :], cols.transpose(1, 2), w), 3)
+    ctx = types.SimpleNamespace(saved_tensors=(cols, w, idx), needs_input_grad=(True, True, True))
+    grad = torch.ones(3, 4)
+    want = WindowMax.backward(ctx, grad)
+    with torch.device("meta"):
+        got = WindowMax.backward(ctx, grad)
+    assert [g.device.type for g in got] == ["cpu"] * 3
+    for g, h in zip(got, want):
+        assert torch.equal(g, h)
