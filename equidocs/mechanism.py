@@ -92,7 +92,10 @@ def run(profile: str = "quick", *, workers: int = 1, folder: Path | str | None =
             f"~{fmt_duration(left / workers)} on {workers} worker(s) (rough: mechanism_projection)")
 
     in_flight: dict[Future, Job] = {}
-    pool = (ProcessPoolExecutor(workers, mp_context=pool_context(device), initializer=_init_worker)
+    spawned = pool_context(device).get_start_method() == "spawn"  # a GPU's workers: see fit.pool_context
+    pool = (ProcessPoolExecutor(workers, mp_context=pool_context(device),
+                                initializer=processes.spawned_worker if spawned else _init_worker,
+                                initargs=(os.getpid(),) if spawned else ())
             if workers > 1 else None)
     stopped = ""
     try:

@@ -60,6 +60,20 @@ def dies_with_parent() -> bool:
     return _PRCTL is not None
 
 
+def spawned_worker(parent: int) -> None:
+    """A spawned (not forked) worker's initializer: the fork hook's ties, made by hand, since a
+    spawned child never runs the hook. ``parent``: the pid of the process that starts the pool.
+    One thread per worker, as forked workers have."""
+    import torch
+
+    torch.set_num_threads(1)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    if _PRCTL is not None:
+        _PRCTL(PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() != parent:  # the parent died before the line above took effect
+            os._exit(1)
+
+
 def interrupt_children() -> int:
     """Kill this process's worker processes now (a Ctrl-C in the parent); returns how many."""
     children = multiprocessing.active_children()

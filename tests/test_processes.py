@@ -153,3 +153,37 @@ def test_a_stale_lock_file_of_a_dead_holder_is_taken_over(tmp_path, monkeypatch)
     with cache.lock("locktest", "k"):
         assert path.read_text().startswith(f"pid {os.getpid()}")
     assert time.monotonic() - start < 5
+
+
+def test_a_spawned_worker_dies_with_its_parent(tmp_path):
+    """A GPU's workers are spawned, so the fork hook never ties them to the parent:
+    ``spawned_worker`` does, and a worker whose parent is killed with -9 goes too."""
+    import subprocess
+    import sys
+    import textwrap
+    import time
+
+    script = textwrap.dedent(f"""
+        import os, time
+        from concurrent.futures import ProcessPoolExecutor
+        from equidocs.fit import pool_context
+        from equidocs.processes import spawned_worker
+        if __name__ == "__main__":
+            pool = ProcessPoolExecutor(1, mp_context=pool_context("cuda"), initializer=spawned_worker,
+                                       initargs=(os.getpid(),))
+            print(pool.submit(os.getpid).result(), flush=True)
+            time.sleep(60)
+        """)
+    (tmp_path / "spawner.py").write_text(script)
+    parent = subprocess.Popen([sys.executable, str(tmp_path / "spawner.py")], stdout=subprocess.PIPE, text=True)
+    try:
+        worker = int(parent.stdout.readline())
+        assert _alive(worker)
+        parent.kill()
+        parent.wait(timeout=10)
+        deadline = time.monotonic() + 10
+        while _alive(worker) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not _alive(worker)
+    finally:
+        parent.kill()
