@@ -30,7 +30,7 @@ from typing import Callable, Sequence
 import torch
 import torch.nn.functional as F
 
-from equidocs import processes  # noqa: F401  (active: forked workers die with their parent)
+from equidocs import processes  # also active: forked workers die with their parent
 from equidocs.data_specs import Splits, make_splits
 from equidocs.nets import ARMS, POOLED, count_params, make_net
 
@@ -182,8 +182,10 @@ def fit(job: Job, device: str = "cpu") -> Result:
     """Train (or, for the memoriser, look up) one job on one thread; the same job -> the same result.
 
     ``device`` "cuda" (or "cuda:N") trains on that GPU instead: the data are drawn on the CPU as
-    always, then moved. A GPU rounds differently, so a run's trajectory can drift from the CPU's as
-    with any change of rounding (the audit compares study runs within a tolerance in any case).
+    always, then moved, and matrix products and convolutions keep full fp32 precision (no TF32). A
+    GPU rounds differently, so a run's trajectory can drift from the CPU's as with any change of
+    rounding, and some of its kernels add in a varying order, so a GPU run is not bit-repeatable
+    (the audit compares study runs within a tolerance in any case).
 
     With ``job.flush_denormal`` the CPU flushes subnormal floats (below 1.2e-38) to zero. Weights that
     weight decay drives toward zero become subnormal, and arithmetic on them is many times slower (up to
@@ -194,6 +196,8 @@ def fit(job: Job, device: str = "cpu") -> Result:
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     torch.set_flush_denormal(job.flush_denormal)
+    if device != "cpu":  # fp32 as on the CPU: TF32 would keep 10 of a float's 23 mantissa bits
+        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
     try:
         return _fit(job, device)
     finally:
@@ -277,6 +281,15 @@ def pool_context(device: str = "cpu"):
     return get_context("fork" if device == "cpu" else "spawn")
 
 
+def worker_pool(workers: int, device: str = "cpu") -> ProcessPoolExecutor:
+    """``workers`` one-thread processes for :func:`fit` on ``device`` (see :func:`pool_context`),
+    each tied to this process: it dies when this one does."""
+    if pool_context(device).get_start_method() == "fork":  # the fork hook ties them (processes)
+        return ProcessPoolExecutor(workers, mp_context=pool_context(device), initializer=_init_worker)
+    return ProcessPoolExecutor(workers, mp_context=pool_context(device), initializer=processes.spawned_worker,
+                               initargs=(os.getpid(),))
+
+
 def fit_many(jobs: Sequence[Job], *, workers: int = 1,
              on_result: Callable[[int, Job, Result], None] | None = None,
              device: str = "cpu") -> list[Result]:
@@ -303,7 +316,7 @@ def fit_many(jobs: Sequence[Job], *, workers: int = 1,
         for i, job in enumerate(jobs):
             done(i, fit(job, device))
         return results  # type: ignore[return-value]
-    pool = ProcessPoolExecutor(workers, mp_context=pool_context(device), initializer=_init_worker)
+    pool = worker_pool(workers, device)
     try:
         futures = {pool.submit(partial(fit, device=device), job): i for i, job in enumerate(jobs)}
         for future in as_completed(futures):

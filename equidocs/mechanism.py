@@ -27,14 +27,14 @@ import os
 import signal
 import sys
 import time
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from functools import partial
 from pathlib import Path
 
 import numpy as np
 
 from equidocs import processes, stats
-from equidocs.fit import Job, Result, _init_worker, fit, pool_context
+from equidocs.fit import Job, Result, fit, worker_pool
 from equidocs.runstore import (CODE_FILES, DEFAULT_DIR, ROOT, RunLog, carried_over, code_hash,  # noqa: F401
                                code_source, log_path, study_key as key)
 from equidocs.mechanism_plan import MAIN_ARMS, Config, estimated_seconds, plan
@@ -75,14 +75,14 @@ def run(profile: str = "quick", *, workers: int = 1, folder: Path | str | None =
         + (f", canvases {', '.join(map(str, only))} only" if sizes else "")
         + (f", starting runs for {hours:g} h" if hours else ""))
 
-    calib = calibrate(cfg, log.runs)
+    calib = calibrate(cfg, log.cpu_runs())
 
     def _finished(job: Job, result: Result, pending: list[Job], states: list[dict]) -> None:
         nonlocal done_here, calib
         log.append(job, result, device)
         done_here += 1
         if done_here % 25 == 0:
-            calib = calibrate(cfg, log.runs)
+            calib = calibrate(cfg, log.cpu_runs())
         left = sum(projected_seconds(cfg, calib, s, states) for s in states)
         say(f"{len(log.runs)} runs done: "
             f"{job.arm} {job.canvas}x{job.canvas} n={job.n_train} seed={job.seed} lr={job.lr:g} "
@@ -92,11 +92,7 @@ def run(profile: str = "quick", *, workers: int = 1, folder: Path | str | None =
             f"~{fmt_duration(left / workers)} on {workers} worker(s) (rough: mechanism_projection)")
 
     in_flight: dict[Future, Job] = {}
-    spawned = pool_context(device).get_start_method() == "spawn"  # a GPU's workers: see fit.pool_context
-    pool = (ProcessPoolExecutor(workers, mp_context=pool_context(device),
-                                initializer=processes.spawned_worker if spawned else _init_worker,
-                                initargs=(os.getpid(),) if spawned else ())
-            if workers > 1 else None)
+    pool = worker_pool(workers, device) if workers > 1 else None
     stopped = ""
     try:
         while True:
@@ -148,15 +144,24 @@ def merge(source: Path | str, profile: str = "quick", *, folder: Path | str | No
     other = RunLog(Path(source))
     if not other.path.is_file():
         raise ValueError(f"merge source={str(source)!r}: expected a run log (JSON lines) file; there is none")
-    added = same = stale = 0
-    for _, rec in other.records():
+    new, same, stale, keys = [], 0, 0, set()
+    for lineno, rec in other.records():  # every record checked before any is added
+        try:
+            job = Job.from_dict(rec["job"])
+            Result(**rec["result"])
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"merge source {other.path}:{lineno}: expected a run record of the study; "
+                             f"given one it cannot read ({err}). Nothing was added.") from None
         if rec["code"] != log.code and not carried_over(rec, log.code):
             stale += 1
-        elif log.get(Job.from_dict(rec["job"])) is not None:
+        elif log.get(job) is not None or key(job) in keys:
             same += 1
         else:
-            log.append_record(rec)
-            added += 1
+            new.append(rec)
+            keys.add(key(job))
+    for rec in new:
+        log.append_record(rec)
+    added = len(new)
     print(f"{log.path}: {added} run(s) added from {other.path}; {same} already here, "
           f"{stale} under other code (left out)", file=stream)
     return added
@@ -186,7 +191,7 @@ def status(profile: str = "quick", *, folder: Path | str | None = None, cfg: Con
     log = RunLog(log_path(profile, folder)).load()
     pending, states = plan(cfg, log.get)
     rows = summary(cfg, states)
-    calib = calibrate(cfg, log.runs)
+    calib = calibrate(cfg, log.cpu_runs())
     left = [projected_seconds(cfg, calib, s, states) for s in states]
     carried = f" ({log.carried} carried over from earlier code)" if log.carried else ""
     if set(log.devices) - {"cpu"}:  # where they trained, when not all on this kind of machine

@@ -42,6 +42,10 @@ def check_device(device: object, source: str = "device") -> str:
         import torch
         if not torch.cuda.is_available():
             raise ValueError(f"{source}={device!r}: CUDA is not available here")
+        index, count = int(device.partition(":")[2] or 0), torch.cuda.device_count()
+        if index >= count:
+            raise ValueError(f"{source}={device!r}: expected cuda:0 to cuda:{count - 1} (this machine's "
+                             f"{count} CUDA device(s))")
     return device
 
 

@@ -352,7 +352,13 @@ CODE_FILES = ("nets.py", "fit.py", "data.py", "data_specs.py")  # what can chang
 # Keyed by the current hash: any later change to CODE_FILES makes every run stale again unless a new
 # entry carries it over too.
 CARRIED_OVER: dict[str, dict[str, tuple[tuple[str, ...], tuple[str, ...], str]]] = {
-    "03bb06e936c9d648": {
+    "5c0b7e14e44a59a7": {
+        "03bb06e936c9d648": (
+            ("conv", "local", "conv_flatten", "local_flatten", "dense", "cnn_fc", "memoriser"),
+            (),
+            "2026-12-03: the code hash reads the syntax tree, the same under every Python (ast.unparse's "
+            "text was not); fit turns TF32 off on a GPU and ties spawned workers to their parent; on the "
+            "CPU every tensor and operation is as before (the replays below). Then as below."),
         "74abe6d13b609f80": (
             ("conv", "local", "conv_flatten", "local_flatten", "dense", "cnn_fc", "memoriser"),
             (),
@@ -388,9 +394,13 @@ CARRIED_OVER: dict[str, dict[str, tuple[tuple[str, ...], tuple[str, ...], str]]]
 
 
 def code_source(path: Path) -> str:
-    """A module's code without comments and docstrings (they never change a number).
+    """A module's code without comments and docstrings (they never change a number), in a form that
+    is the same under every Python version: its syntax tree written out node by node (fields left
+    empty omitted, so a field a later Python adds, such as 3.12's ``type_params``, changes nothing),
+    where ``ast.unparse``'s text differs between versions (3.12 quotes f-strings differently). Checked
+    against Python 3.10-3.13 by tests/test_mechanism.py.
 
-    >>> code_source(Path(__file__).parent / "nets.py").startswith("from __future__")
+    >>> code_source(Path(__file__).parent / "nets.py").startswith("Module(body=[ImportFrom(module='__future__'")
     True
     """
     tree = ast.parse(path.read_text(encoding="utf-8"))
@@ -400,7 +410,27 @@ def code_source(path: Path) -> str:
                 and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
                 and isinstance(body[0].value.value, str)):
             node.body = body[1:] or [ast.Pass()]
-    return ast.unparse(tree)
+    return canonical_dump(tree)
+
+
+def canonical_dump(node: object) -> str:
+    """``node`` written out as ``ast.dump`` would, without positions, without fields that are empty
+    (None or []) and without an f-string's empty pieces: the same text for the same code under any
+    Python 3 from 3.10.
+
+    >>> canonical_dump(ast.parse("f(x=1)"))
+    "Module(body=[Expr(value=Call(func=Name(id='f', ctx=Load()), keywords=[keyword(arg='x', value=Constant(value=1))]))])"
+    """
+    if isinstance(node, ast.AST):
+        fields = dict(ast.iter_fields(node))
+        if isinstance(node, ast.JoinedStr):  # 3.12 keeps empty pieces of an f-string (in format specs)
+            fields["values"] = [v for v in node.values if not (isinstance(v, ast.Constant) and v.value == "")]
+        parts = [f"{name}={canonical_dump(value)}" for name, value in fields.items()
+                 if value is not None and value != []]
+        return f"{type(node).__name__}({', '.join(parts)})"
+    if isinstance(node, list):
+        return f"[{', '.join(canonical_dump(v) for v in node)}]"
+    return repr(node)
 
 
 def code_hash() -> str:
@@ -450,8 +480,9 @@ class RunLog:
         self.runs: dict = {}  # study_key -> equidocs.fit.Result
         self.stale = 0      # runs logged under other code
         self.carried = 0    # runs logged under earlier code that CARRIED_OVER keeps current
-        self.cpu_s = 0.0    # CPU time of the current runs (one thread each)
+        self.cpu_s = 0.0    # CPU time of the current runs trained on a CPU (one thread each)
         self.devices: dict[str, int] = {}  # current runs per device ("cpu", or e.g. "cuda (NVIDIA H200)")
+        self.elsewhere: dict[str, str] = {}  # study_key -> device, for the runs not trained on a CPU
 
     def records(self):
         """The log's records (dicts), in order; a malformed line raises a ValueError naming it."""
@@ -491,11 +522,18 @@ class RunLog:
         from equidocs.fit import Job as FitJob, Result as FitResult
 
         job, result = FitJob.from_dict(rec["job"]), FitResult(**rec["result"])
-        if study_key(job) not in self.runs:
-            self.runs[study_key(job)] = result
-            self.cpu_s += result.cpu_s
-            device = rec.get("device", "cpu")
+        key, device = study_key(job), rec.get("device", "cpu")
+        if key not in self.runs:
+            self.runs[key] = result
             self.devices[device] = self.devices.get(device, 0) + 1
+            if device == "cpu":
+                self.cpu_s += result.cpu_s
+            else:  # its process time is a GPU's host thread, not the one-core cost of a CPU run
+                self.elsewhere[key] = device
+
+    def cpu_runs(self) -> dict:
+        """The current runs trained on a CPU (study_key -> result): what CPU-time estimates use."""
+        return {k: r for k, r in self.runs.items() if k not in self.elsewhere}
 
     def get(self, job):
         return self.runs.get(study_key(job))

@@ -6,11 +6,19 @@
 # Runs start for MINUTES minutes; the study then stops cleanly (SIGINT) by MINUTES + GRACE, losing only
 # the runs in flight, and its run log is copied to $OUT (default build/). Back on the home machine:
 #   .venv/bin/python -m equidocs.mechanism merge <the copied runs-full.jsonl> --profile full
+# Stop the study here first (or give the GPU other canvases, SIZES=24), else both run the same jobs;
+# EXPECT_CODE (python -c "from equidocs.runstore import code_hash; print(code_hash())" here) makes
+# the script refuse to start where the code hashes differently, whose runs would be stale here.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out="${OUT:-build}"
 mkdir -p "$out"
 export PYTHONUNBUFFERED=1 PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
+code=$("${PYTHON:-python3}" -c "from equidocs.runstore import code_hash; print(code_hash())") || exit 1
+if [ -n "${EXPECT_CODE:-}" ] && [ "$code" != "$EXPECT_CODE" ]; then
+  echo "code hash $code here, $EXPECT_CODE expected: this machine's runs would be stale there" >&2
+  exit 1
+fi
 minutes="${MINUTES:-8}" grace="${GRACE:-1}"
 # shellcheck disable=SC2086  # SIZES is a list of canvases
 timeout --preserve-status -s INT "$(( (minutes + grace) * 60 ))" "${PYTHON:-python3}" -m equidocs.mechanism run --profile full \

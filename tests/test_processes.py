@@ -187,3 +187,15 @@ def test_a_spawned_worker_dies_with_its_parent(tmp_path):
         assert not _alive(worker)
     finally:
         parent.kill()
+
+
+def test_a_cuda_index_the_machine_lacks_is_named(monkeypatch):
+    import torch
+
+    from equidocs.runner import check_device
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    assert check_device("cuda:0") == "cuda:0" and check_device("cuda") == "cuda"
+    with pytest.raises(ValueError, match=r"--device='cuda:1': expected cuda:0 to cuda:0 \(this machine's 1 CUDA"):
+        check_device("cuda:1", "--device")
