@@ -42,13 +42,18 @@ def _before_fork() -> None:
     _PARENT["pid"] = os.getpid()
 
 
-def _in_child() -> None:
-    """Runs in every forked child: die with the parent, end quietly on Ctrl-C."""
+def _tie_to(parent: int) -> None:
+    """This (child) process: die with ``parent``, end quietly on Ctrl-C."""
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     if _PRCTL is not None:
         _PRCTL(PR_SET_PDEATHSIG, signal.SIGTERM)
-        if os.getppid() != _PARENT["pid"]:  # the parent died before the line above took effect
+        if os.getppid() != parent:  # the parent died before the line above took effect
             os._exit(1)
+
+
+def _in_child() -> None:
+    """Runs in every forked child: tied to the process that forked it."""
+    _tie_to(_PARENT["pid"])
 
 
 def dies_with_parent() -> bool:
@@ -67,11 +72,7 @@ def spawned_worker(parent: int) -> None:
     import torch
 
     torch.set_num_threads(1)
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-    if _PRCTL is not None:
-        _PRCTL(PR_SET_PDEATHSIG, signal.SIGTERM)
-        if os.getppid() != parent:  # the parent died before the line above took effect
-            os._exit(1)
+    _tie_to(parent)
 
 
 def interrupt_children() -> int:

@@ -16,6 +16,7 @@ import hashlib
 import json
 import logging
 import os
+from collections import Counter
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import asdict, dataclass, field
@@ -481,8 +482,7 @@ class RunLog:
         self.stale = 0      # runs logged under other code
         self.carried = 0    # runs logged under earlier code that CARRIED_OVER keeps current
         self.cpu_s = 0.0    # CPU time of the current runs trained on a CPU (one thread each)
-        self.devices: dict[str, int] = {}  # current runs per device ("cpu", or e.g. "cuda (NVIDIA H200)")
-        self.elsewhere: dict[str, str] = {}  # study_key -> device, for the runs not trained on a CPU
+        self.elsewhere: dict[str, str] = {}  # study_key -> device (e.g. "cuda (NVIDIA H200)"), runs not on a CPU
 
     def records(self):
         """The log's records (dicts), in order; a malformed line raises a ValueError naming it."""
@@ -525,11 +525,16 @@ class RunLog:
         key, device = study_key(job), rec.get("device", "cpu")
         if key not in self.runs:
             self.runs[key] = result
-            self.devices[device] = self.devices.get(device, 0) + 1
             if device == "cpu":
                 self.cpu_s += result.cpu_s
             else:  # its process time is a GPU's host thread, not the one-core cost of a CPU run
                 self.elsewhere[key] = device
+
+    @property
+    def devices(self) -> dict[str, int]:
+        """How many current runs trained on each device ("cpu", or e.g. "cuda (NVIDIA H200)")."""
+        cpu = len(self.runs) - len(self.elsewhere)
+        return {**({"cpu": cpu} if cpu else {}), **Counter(self.elsewhere.values())}
 
     def cpu_runs(self) -> dict:
         """The current runs trained on a CPU (study_key -> result): what CPU-time estimates use."""
