@@ -28,13 +28,14 @@ import scipy
 import torch
 
 import equidocs
+from equidocs.codehash import result_text
 
 log = logging.getLogger(__name__)
 PACKAGE_DIR = Path(equidocs.__file__).resolve().parent
 # Modules that store, report, draw or dispatch results but cannot change a number: left out of
 # source hashes, so improving them does not make every frozen result stale (the audit re-derives
 # and re-trains, and would catch a number that changed anyway).
-INFRASTRUCTURE = frozenset({"equidocs.cache", "equidocs.runstore", "equidocs.progress",
+INFRASTRUCTURE = frozenset({"equidocs.cache", "equidocs.codehash", "equidocs.runstore", "equidocs.progress",
                             "equidocs.plotting", "equidocs.processes"})
 # What a cached record must hold; anything else is a damaged entry (removed and recomputed).
 RECORD_FIELDS = ("experiment", "profile", "key", "config", "versions", "result", "runs")
@@ -85,37 +86,10 @@ def dependencies(module: str) -> tuple[str, ...]:
     return tuple(sorted(seen))
 
 
-DRAWING = ("matplotlib", "equidocs.plotting")  # imported for figures only
-
-
-def _drawing_import(node: ast.stmt) -> bool:
-    """A top-level import of drawing code only (figure styling cannot change a result)."""
-    if isinstance(node, ast.Import):
-        names = [a.name for a in node.names]
-    elif isinstance(node, ast.ImportFrom) and node.module:
-        names = [node.module]
-    else:
-        return False
-    return all(any(n == d or n.startswith(d + ".") for d in DRAWING) for n in names)
-
-
 def _result_source(module: str) -> bytes:
-    """The module's code without its ``figure`` function, drawing imports, docstrings and
-    ``Config.profile``: none of them changes a result (a profile's settings are recorded, and
-    compared, as the config itself)."""
-    tree = ast.parse(_module_path(module).read_text())
-    tree.body = [n for n in tree.body if not (isinstance(n, ast.FunctionDef) and n.name == "figure")
-                 and not _drawing_import(n)]
-    for node in tree.body:  # what a profile selects is recorded (and compared) as the config itself
-        if isinstance(node, ast.ClassDef) and node.name == "Config":
-            node.body = [n for n in node.body if not (isinstance(n, ast.FunctionDef) and n.name == "profile")]
-    for node in ast.walk(tree):  # docstrings do not change results either (comments are already gone)
-        body = getattr(node, "body", None)
-        if (isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and body
-                and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
-                and isinstance(body[0].value.value, str)):
-            node.body = body[1:] or [ast.Pass()]
-    return ast.unparse(tree).encode()
+    """The module's code as far as it can change a result (:func:`equidocs.codehash.result_text`:
+    no figure code, docstrings or ``Config.profile``), the same under every Python from 3.10."""
+    return result_text(_module_path(module).read_text(encoding="utf-8")).encode()
 
 
 @lru_cache(maxsize=None)

@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import platform
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -132,12 +131,6 @@ def staleness(name: str, folder: Path | None = None, record: dict[str, Any] | No
     """
     record = read(name, folder) if record is None else record
     module = experiments.get(name).__name__
-    sealed, running = str(record["versions"].get("python")), platform.python_version()
-    if sealed.split(".")[:2] != running.split(".")[:2]:  # its source hashes are in that Python's form
-        minor = ".".join(sealed.split(".")[:2])
-        return [f"sealed under Python {sealed}, checked under Python {running}: the source hashes it "
-                f"compares are written in each Python's own form (ast.unparse), so only Python {minor} "
-                f"can tell whether it is fresh (PYTHON=python{minor} bash scripts/setup.sh)"]
     reasons = []
     now, then = cache.module_hashes(module), record.get("sources", {})
     for mod in sorted(set(now) | set(then)):

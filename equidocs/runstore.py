@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from equidocs import cache, processes  # noqa: F401 (processes: forked workers die with their parent)
+from equidocs.codehash import code_text
 
 log = logging.getLogger(__name__)
 
@@ -395,43 +396,14 @@ CARRIED_OVER: dict[str, dict[str, tuple[tuple[str, ...], tuple[str, ...], str]]]
 
 
 def code_source(path: Path) -> str:
-    """A module's code without comments and docstrings (they never change a number), in a form that
-    is the same under every Python version: its syntax tree written out node by node (fields left
-    empty omitted, so a field a later Python adds, such as 3.12's ``type_params``, changes nothing),
-    where ``ast.unparse``'s text differs between versions (3.12 quotes f-strings differently). Checked
-    against Python 3.10-3.13 by tests/test_mechanism.py.
+    """A module's code without comments and docstrings (they never change a number), the same under
+    every Python version (:func:`equidocs.codehash.code_text`; checked against Python 3.10-3.13 by
+    tests/test_codehash.py).
 
     >>> code_source(Path(__file__).parent / "nets.py").startswith("Module(body=[ImportFrom(module='__future__'")
     True
     """
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    for node in ast.walk(tree):
-        body = getattr(node, "body", None)
-        if (isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and body
-                and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
-                and isinstance(body[0].value.value, str)):
-            node.body = body[1:] or [ast.Pass()]
-    return canonical_dump(tree)
-
-
-def canonical_dump(node: object) -> str:
-    """``node`` written out as ``ast.dump`` would, without positions, without fields that are empty
-    (None or []) and without an f-string's empty pieces: the same text for the same code under any
-    Python 3 from 3.10.
-
-    >>> canonical_dump(ast.parse("f(x=1)"))
-    "Module(body=[Expr(value=Call(func=Name(id='f', ctx=Load()), keywords=[keyword(arg='x', value=Constant(value=1))]))])"
-    """
-    if isinstance(node, ast.AST):
-        fields = dict(ast.iter_fields(node))
-        if isinstance(node, ast.JoinedStr):  # 3.12 keeps empty pieces of an f-string (in format specs)
-            fields["values"] = [v for v in node.values if not (isinstance(v, ast.Constant) and v.value == "")]
-        parts = [f"{name}={canonical_dump(value)}" for name, value in fields.items()
-                 if value is not None and value != []]
-        return f"{type(node).__name__}({', '.join(parts)})"
-    if isinstance(node, list):
-        return f"[{', '.join(canonical_dump(v) for v in node)}]"
-    return repr(node)
+    return code_text(path.read_text(encoding="utf-8"))
 
 
 def code_hash() -> str:

@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 extras="${1:-docs}"
-# Python 3.11: the frozen results' freshness check compares hashes of the code in 3.11's form.
+# Python 3.10 or later ($PYTHON to choose one); python3.11 first where there is one, the version of
+# the torch wheel that CI's machine keeps on disk.
 python="${PYTHON:-$(command -v python3.11 || echo python3)}"
 [ -x .venv/bin/python ] || "$python" -m venv .venv
 stamp=".venv/.equidocs-$extras-$(cat pyproject.toml requirements/constraints.txt | sha1sum | cut -c1-12)"

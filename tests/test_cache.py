@@ -204,11 +204,11 @@ def test_drawing_names_are_used_only_by_figure_functions():
     """Source hashes skip drawing imports and ``figure``: sound only if no result code draws."""
     import ast
 
-    from equidocs import experiments
+    from equidocs import codehash, experiments
 
     for name in experiments.NAMES:
         tree = ast.parse(cache._module_path(experiments.get(name).__name__).read_text())
-        drawing = {alias.asname or alias.name.split(".")[0] for node in tree.body if cache._drawing_import(node)
+        drawing = {alias.asname or alias.name.split(".")[0] for node in tree.body if codehash.drawing_import(node)
                    for alias in node.names}
         for node in tree.body:
             if isinstance(node, (ast.FunctionDef, ast.ClassDef, ast.Assign)) and getattr(node, "name", "") != "figure":

