@@ -218,7 +218,7 @@ def test_the_interview_answer_credits_the_pooled_readout_too():
 
 # Each sentence the data contradicted (issue 25, items 1-12), and what stands in its place.
 FIXED = [
-    ("exponential.md", "lookup table of the training set cannot", "[[claim:guard.growth.dense_never_beats_lookup]]"),
+    ("exponential.md", "lookup table of the training set cannot", "[[claim:guard.growth.dense_beats_lookup_only_at_largest]]"),
     ("interview.md", "don't grow with the number of positions", None),
     ("interview.md", "Capacity alone does not explain it", "[[claim:guard.patterns.shuffled_conv_cannot_fit]]"),
     ("data-efficiency.md", "takes the conv net's advantage away, so it came from",

@@ -118,18 +118,6 @@ def _dense_widest_everywhere(records: dict) -> tuple[bool, str]:
     return bool(chosen) and all(h == widest for _, h in chosen), f"widest {widest}; chosen {chosen}"
 
 
-def _lookup_censored_at_largest(records: dict) -> tuple[bool, str]:
-    """At the largest canvas the 1-NN lookup never reaches the target within its cap while the dense
-    net does, and the dense net's interval reaches past that cap (or is open above), so the two are
-    not separated."""
-    k = _summary(records)["kinds"]
-    m, d = k["memoriser"], k["dense"]
-    high = d["needed_ci"][-1][1]
-    reaches = high is None or high > m["needed"][-1]
-    return m["censored"][-1] == "above" and not d["censored"][-1] and reaches, \
-        f"lookup {m['censored'][-1]} {m['needed'][-1]}; dense {d['censored'][-1]} {d['needed'][-1]}, up to {high}"
-
-
 def needs_more_at(worse: str, better: str, where: str = "largest") -> Claim:
     """At the ``largest`` (or ``second``) canvas, ``worse`` needs more examples than ``better``:
     ``worse``'s 95% interval (or its bound, when censored above) lies wholly above ``better``'s."""
@@ -201,16 +189,28 @@ def _sharing_saving_exceeds_positions(records: dict) -> tuple[bool, str]:
     return r is not None and r["low"] > summary["positions"][-1], f"{r}; positions {summary['positions'][-1]}"
 
 
-def _cnn_fc_like_local(records: dict) -> tuple[bool, str]:
-    """The CNN with a dense head and the unshared pooled net grow at rates the data cannot tell
-    apart (exponent intervals overlap), while the CNN needs fewer examples at every canvas
-    (intervals apart)."""
+def _cnn_fc_below_local_everywhere(records: dict) -> tuple[bool, str]:
+    """The CNN with a dense head needs fewer examples than the unshared pooled net at every canvas
+    (intervals apart, both measured)."""
     k, sizes = _summary(records)["kinds"], _summary(records)["sizes"]
     c, loc = k["cnn_fc"], k["local"]
-    overlap = c["exponent_ci"][0] <= loc["exponent_ci"][1] and loc["exponent_ci"][0] <= c["exponent_ci"][1]
-    below = all(c["censored"][i] != "above" and not loc["censored"][i] and c["needed_ci"][i][1] is not None
-                and c["needed_ci"][i][1] < loc["needed_ci"][i][0] for i in range(len(sizes)))
-    return overlap and below, f"cnn_fc {c['exponent_ci']} vs local {loc['exponent_ci']}; below at every size: {below}"
+    below = [c["censored"][i] != "above" and not loc["censored"][i] and c["needed_ci"][i][1] is not None
+             and c["needed_ci"][i][1] < loc["needed_ci"][i][0] for i in range(len(sizes))]
+    return all(below), f"cnn_fc below local at {[s for s, b in zip(sizes, below) if b]} of {sizes}"
+
+
+BARELY = 0.05  # exponent intervals this close, though apart, "only just" separate
+
+
+def _cnn_fc_barely_slower_than_local(records: dict) -> tuple[bool, str]:
+    """The CNN with a dense head grows more slowly with positions than the unshared pooled net, but
+    their exponent intervals are apart by less than :data:`BARELY`."""
+    k = _summary(records)["kinds"]
+    c, loc = k["cnn_fc"]["exponent_ci"], k["local"]["exponent_ci"]
+    if c is None or loc is None:
+        return False, "no fitted exponent"
+    gap = loc[0] - c[1]
+    return 0 < gap < BARELY, f"cnn_fc {c} vs local {loc}: gap {gap:.4f}"
 
 
 def _dense_exponential_not_ruled_out(records: dict) -> tuple[bool, str]:
@@ -290,12 +290,15 @@ def _main_arms_measured(records: dict) -> tuple[bool, str]:
                      f"measured at {s['sizes']}, bounded beyond {MEASURED_THROUGH}: {bounded}")
 
 
-def _dense_never_beats_lookup(records: dict) -> tuple[bool, str]:
-    """At no canvas does the dense net need fewer examples than the 1-NN lookup with intervals
-    apart; at one canvas at least the lookup needs fewer, intervals apart."""
+def _dense_beats_lookup_only_at_largest(records: dict) -> tuple[bool, str]:
+    """The dense net needs fewer examples than the 1-NN lookup (intervals apart) at the largest canvas,
+    where the lookup does not reach the target within its cap, and at no other canvas; on one smaller
+    canvas at least the lookup needs fewer (intervals apart)."""
     versus = records["resolution_scaling"]["result"]["dense_vs_memoriser"]
-    sizes = _summary(records)["sizes"]
-    return "above" not in versus and "below" in versus, ", ".join(f"{s}: {v}" for s, v in zip(sizes, versus))
+    s = _summary(records)
+    lookup_fails = s["kinds"]["memoriser"]["censored"][-1] == "above"
+    holds = versus[-1] == "above" and lookup_fails and "above" not in versus[:-1] and "below" in versus[:-1]
+    return holds, ", ".join(f"{size}: {v}" for size, v in zip(s["sizes"], versus)) + f"; lookup censored at the largest: {lookup_fails}"
 
 
 CLAIMS: list[Claim] = [
@@ -315,8 +318,6 @@ CLAIMS: list[Claim] = [
           "the unshared nets need more than one more example per new position"),
     guard("guard.growth.dense_widest_everywhere", _dense_widest_everywhere,
           "the dense net's tuning chose the widest hidden layer at every canvas"),
-    guard("guard.growth.lookup_censored_at_largest", _lookup_censored_at_largest,
-          "at the largest canvas only the dense net reaches the target within the cap"),
     needs_more_at("dense", "local"),
     needs_more_at("dense", "local", "second"),
     needs_more_at("dense", "local_flatten"),
@@ -335,8 +336,10 @@ CLAIMS: list[Claim] = [
           "at the largest canvas sharing saves more than locality does"),
     guard("guard.growth.sharing_saving_exceeds_positions", _sharing_saving_exceeds_positions,
           "sharing saves more than a factor of the number of positions"),
-    guard("guard.growth.cnn_fc_like_local", _cnn_fc_like_local,
-          "the CNN with a dense head grows like the unshared pooled net, from a lower level"),
+    guard("guard.growth.cnn_fc_below_local_everywhere", _cnn_fc_below_local_everywhere,
+          "the CNN with a dense head needs fewer examples than the unshared pooled net at every canvas"),
+    guard("guard.growth.cnn_fc_barely_slower_than_local", _cnn_fc_barely_slower_than_local,
+          "the CNN with a dense head grows more slowly than the unshared pooled net, the intervals only just apart"),
     guard("guard.growth.dense_exponential_not_ruled_out", _dense_exponential_not_ruled_out,
           "the exponential law is not ruled out for the dense net in every draw"),
     guard("guard.growth.held_out_agrees", _held_out_agrees,
@@ -354,6 +357,6 @@ CLAIMS: list[Claim] = [
     _exponential_rare_for("dense"),
     guard("guard.growth.main_arms_measured", _main_arms_measured,
           "conv, locally-connected and dense nets are measured at every canvas"),
-    guard("guard.growth.dense_never_beats_lookup", _dense_never_beats_lookup,
-          "no dense configuration beats the 1-NN lookup"),
+    guard("guard.growth.dense_beats_lookup_only_at_largest", _dense_beats_lookup_only_at_largest,
+          "the dense net needs fewer examples than the 1-NN lookup only at the largest canvas, where the lookup fails"),
 ]

@@ -38,7 +38,7 @@ FACTORIAL = ("conv", "local", "conv_flatten", "local_flatten")
 ARM_WORDS = {"conv": "conv (shared, pooled)", "local": "unshared-pooled", "conv_flatten": "shared-flatten",
              "local_flatten": "unshared-flatten", "dense": "dense", "cnn_fc": "CNN with a dense head",
              "memoriser": "1-NN lookup"}  # the page's names: filters shared or not, readout pooled or flatten
-PUBLISHED = (6, 7, 8, 10, 12, 16)  # the canvases whose every arm is done (4 to 144 positions)
+PUBLISHED = (6, 7, 8, 10, 12, 16, 20)  # the canvases whose every arm is done (4 to 256 positions)
 RATIOS = {  # name -> (arm that needs more, arm that needs fewer): the factorial's contrasts
     "dense_conv": ("dense", "conv"), "dense_local": ("dense", "local"),
     "dense_conv_flatten": ("dense", "conv_flatten"), "dense_local_flatten": ("dense", "local_flatten"),
