@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import platform
 import statistics
 import time
 from pathlib import Path
@@ -27,6 +28,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from equidocs.cache import cpu_capability
 from equidocs.compute import training_flops
 from equidocs.data_specs import make_splits
 from equidocs.nets import POOLED, make_net
@@ -102,6 +104,18 @@ def train_rate(arm: str, canvas: int, width: int, hidden: int, large: bool, roun
             "best_s": min(per), "median_s": statistics.median(per), "gflops": flops / min(per) / 1e9}
 
 
+def cpu_model() -> str:
+    """The CPU's model name (/proc/cpuinfo; the platform's processor string elsewhere): an AMD and an
+    Intel AVX-512 machine differ in peak and in which kernels win."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--quick", action="store_true")
@@ -116,9 +130,10 @@ def main() -> None:
     for r in rows:
         r["share_of_peak"] = r["gflops"] / best_peak
         r["target"] = TARGETS.get(r["arm"])
-    out = {"threads": 1, "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+    out = {"threads": 1, "cpu": cpu_model(), "cpu_capability": cpu_capability(),
            "torch": torch.__version__, "load_before": load, "load_after": [round(v, 2) for v in os.getloadavg()],
            "matmul_peak": [peak, peak_after], "peak_gflops": best_peak, "rows": rows}
+    print(f"{out['cpu']}, {out['cpu_capability']}")
     print(f"fp32 matmul peak, 1 thread: {best_peak:.1f} GFLOP/s (load before {load})")
     print(f"{'arm':21} {'S':>3} {'w':>4} {'h':>5} {'params':>9} {'MFLOP/step':>11} {'ms/step':>8} "
           f"{'GFLOP/s':>8} {'of peak':>8} {'target':>7}")
