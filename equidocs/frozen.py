@@ -123,6 +123,15 @@ def current_config(name: str) -> dict[str, Any]:
     return json.loads(json.dumps(config, default=str))
 
 
+def _release(version: object) -> str:
+    """A version without its local build tag: the same release from PyPI, a CPU wheel or macOS.
+
+    >>> _release("2.13.0+cpu"), _release("2.13.0")
+    ('2.13.0', '2.13.0')
+    """
+    return str(version).split("+", 1)[0]
+
+
 def staleness(name: str, folder: Path | None = None, record: dict[str, Any] | None = None) -> list[str]:
     """What changed since ``name`` was frozen; an empty list means fresh.
 
@@ -146,8 +155,8 @@ def staleness(name: str, folder: Path | None = None, record: dict[str, Any] | No
     if changed:
         reasons.append(f"config changed: {', '.join(changed)}")
     versions = cache.versions(record["versions"]["device"])
-    for key in VERSION_KEYS:
-        if versions[key] != record["versions"].get(key):
+    for key in VERSION_KEYS:  # a local build tag (torch's "+cpu") names the wheel, not the code
+        if _release(versions[key]) != _release(record["versions"].get(key)):
             reasons.append(f"{key} {record['versions'].get(key)} -> {versions[key]}")
     return reasons
 

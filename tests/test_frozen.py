@@ -91,6 +91,15 @@ def test_a_record_sealed_under_another_python_is_still_fresh(folder):
     assert frozen.staleness("parameter_counts", folder) == []
 
 
+def test_a_torch_build_tag_alone_does_not_make_a_record_stale(folder):
+    """torch 2.13.0 from PyPI or on macOS reports "2.13.0", the CPU wheel "2.13.0+cpu": one release."""
+    from equidocs import cache
+    torch = cache.versions("cpu")["torch"]
+    other = torch.split("+")[0] if "+" in torch else torch + "+cpu"
+    rewrite(folder / "parameter_counts.json", lambda r: r["versions"].update({"torch": other}))
+    assert frozen.staleness("parameter_counts", folder) == []
+
+
 def test_only_the_full_profile_is_frozen(tmp_path, monkeypatch):
     monkeypatch.setenv("EQUIDOCS_CACHE", str(tmp_path / "cache"))
     with pytest.raises(ValueError, match="only the 'full' profile"):
