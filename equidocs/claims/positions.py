@@ -94,6 +94,36 @@ def unshared_nets_less_consistent() -> Claim:
                  "at matched accuracy, the nets without sharing are less shift-consistent than every conv design")
 
 
+def unshared_gap_mostly_cut_glyphs() -> Claim:
+    """For the locally-connected and dense nets, the consistency lost against the circular conv net
+    on glyphs kept whole is smaller than on shifts that can cut the glyph, interval against
+    interval: most of their gap comes from cut glyphs."""
+
+    def test(records: dict) -> tuple[bool, str]:
+        comp = records["equivariance_error"]["result"]["comparisons"]
+        pairs = {k: (comp[k]["consistency"], comp[k]["consistency_whole"]) for k in ("locally connected", "dense")}
+        holds = all(cut and whole and whole["low"] > cut["high"] and whole["mean"] > cut["mean"] / 2
+                    for cut, whole in pairs.values())
+        return holds, "; ".join(f"{k}: cut {c and round(c['mean'], 3)}, whole {w and round(w['mean'], 3)}"
+                                for k, (c, w) in pairs.items())
+
+    return guard("guard.unshared_gap_mostly_cut_glyphs", test,
+                 "most of the unshared nets' lost consistency comes from shifts that cut the glyph")
+
+
+def circular_conv_fully_consistent() -> Claim:
+    """The circular-padded conv net keeps every test prediction under every shift tried, on both
+    shift sets (a sanity check: it is exactly invariant to circular shifts)."""
+
+    def test(records: dict) -> tuple[bool, str]:
+        conv = records["equivariance_error"]["result"]["trained"]["conv, circular padding"]
+        means = [conv[m][0] for m in ("consistency", "consistency_whole")]
+        return all(m == 1.0 for m in means), f"circular conv consistency (cut, whole): {means}"
+
+    return guard("guard.circular_conv_fully_consistent", test,
+                 "the circular-padded conv net never changes its prediction under a shift")
+
+
 def explorer_accuracy(kind: str) -> Claim:
     """The explorer model ``kind``'s test accuracy at its largest training set, every seed shown
     (the explorer exports two seeds, too few for an interval): ``"51% (seeds: 49% and 52%)"``."""
@@ -110,4 +140,5 @@ def explorer_accuracy(kind: str) -> Claim:
 CLAIMS: list[Claim] = [explorer_accuracy("conv"), explorer_accuracy("conv_flatten"), amnesia_transfer(),
                        blind_far_away("dense"), blind_far_away("local"), local_changes_inside(),
                        zero_padding_least_consistent(),
-                       unshared_nets_less_consistent()]
+                       unshared_nets_less_consistent(), unshared_gap_mostly_cut_glyphs(),
+                       circular_conv_fully_consistent()]

@@ -163,6 +163,15 @@ def accuracy(task: str, arm: str, n: int) -> Claim:
     return value(f"accuracy.{task}.{_slug(arm)}.{n}", f"{arm} test accuracy at n={n} on {task}", phrase)
 
 
+def _tenfold_canvas_matches_mechanism(records: dict) -> tuple[bool, str]:
+    """The home page quotes the mechanism study's ratio at its 10×10 canvas (the token
+    ``resolution_scaling.ratio.dense_conv.10``) beside this study's glyph ratio: the glyph canvas
+    must be 10×10 too, and the mechanism study must publish 10×10."""
+    canvas = _task(records, "patterns")["spec"]["canvas"]
+    sizes = records["resolution_scaling"]["result"]["summary"]["sizes"]
+    return canvas == 10 and 10 in sizes, f"glyph canvas {canvas}; mechanism canvases {sizes}"
+
+
 CLAIMS: list[Claim] = [
     *(accuracy(task, arm, n) for task in TASKS for arm in TABLE_ARMS for n in TABLE_SIZES),
     *(more_accurate_everywhere(task, "conv", worse) for task in TASKS for worse in ("dense", "local", "conv+perm")),
@@ -171,4 +180,6 @@ CLAIMS: list[Claim] = [
                                                   dense_indifferent_to_shuffle, zero_padded_conv_beats_dense,
                                                   zero_padding_costs_data)),
     dense_over_local_bound("digits"),
+    guard("guard.tenfold_canvas_matches_mechanism", _tenfold_canvas_matches_mechanism,
+          "the glyph study's canvas is the mechanism study's 10×10"),
 ]

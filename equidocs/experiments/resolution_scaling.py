@@ -29,7 +29,7 @@ from equidocs import cache, runstore, stats
 from equidocs.experiments.formatting import fmt_int, fmt_pct
 from equidocs.fit import Job, Result, fit_many
 from equidocs.mechanism_analysis import analyse_ladders, ladders
-from equidocs.mechanism_laws import PIXELS, extrapolate
+from equidocs.mechanism_laws import EXPONENTIAL, PIXELS, extrapolate
 from equidocs.mechanism_plan import Config as StudyConfig, base_job, plan
 from equidocs.nets import ARMS
 
@@ -304,6 +304,7 @@ def _numbers(cfg: Config, summary: dict, ratios: dict, versus: list, stops: dict
                                  f"bound for: {'; '.join(bounded)}." if bounded else f"{lead} published.")
     out["large_sizes"] = " and ".join(f"{c}×{c}" for c in study.large_sizes) or "none"
     out["large_max_cap"] = fmt_int(study.large_max_cap)
+    out["memoriser_max_cap"] = fmt_int(study.memoriser_max_cap)
     out["large_run_budget_min"] = f"{study.large_run_budget_s / 60:g}"
     peak = peak_index(kinds["conv"])
     out["conv.peak_size"], out["conv.needed_peak"] = f"{sizes[peak]}×{sizes[peak]}", _need_cell(kinds["conv"], peak)
@@ -325,6 +326,9 @@ def _numbers(cfg: Config, summary: dict, ratios: dict, versus: list, stops: dict
         out[f"{arm}.exponent_positions_law"] = _exponent_words(k.get("exponent_positions_law"),
                                                                k.get("exponent_positions_law_ci"))
         out[f"{arm}.best_law"] = k["best_law"]
+        close = ((k.get("laws") or {}).get(EXPONENTIAL) or {}).get("not_rejected_frequency")
+        out[f"{arm}.exponential_close"] = ("not fitted" if close is None else
+                                           f"{round(close * k['draws_used'])} of {k['draws_used']}")
         wins = k.get("law_win_frequency") or {}
         out[f"{arm}.law_wins"] = fmt_pct(wins.get(k["best_law"], 0.0)) if wins else "n/a"
         out[f"{arm}.local_slopes"] = ", ".join(
@@ -352,6 +356,7 @@ def _numbers(cfg: Config, summary: dict, ratios: dict, versus: list, stops: dict
             out[f"ratio.{name}.{kind}.second"] = out[f"ratio.{name}.{kind}.{sizes[min(1, len(sizes) - 1)]}"]
             out[f"ratio.{name}.{kind}.last"] = out[f"ratio.{name}.{kind}.{sizes[-1]}"]
         out[f"ratio.{name}.first"] = out[f"ratio.{name}.{sizes[0]}"]
+        out[f"ratio.{name}.second"] = out[f"ratio.{name}.{sizes[min(1, len(sizes) - 1)]}"]
         out[f"ratio.{name}.last"] = out[f"ratio.{name}.{sizes[-1]}"]
     words = {"above": "the dense net needs fewer", "below": "the lookup needs fewer",
              stats.INCONCLUSIVE: "inconclusive"}
@@ -362,13 +367,14 @@ def _numbers(cfg: Config, summary: dict, ratios: dict, versus: list, stops: dict
     out["needs_table"] = _needs_table(summary)
     out["held_out_table"] = _held_out_table(summary)
     out["settings_table"] = _settings_table(states, sizes)
+    out["edge_choices"] = _edge_choices(states, sizes, study)
     return out
 
 
 def _needs_table(summary: dict) -> str:
     """Markdown: examples needed per arm (rows) and canvas (columns), with 95% intervals."""
     sizes, pos = summary["sizes"], summary["positions"]
-    head = "| arm | " + " | ".join(f"{s}×{s} ({p} positions)" for s, p in zip(sizes, pos)) + " |"
+    head = "| net | " + " | ".join(f"{s}×{s} ({p} positions)" for s, p in zip(sizes, pos)) + " |"
     rows = [head, "|---|" + "---:|" * len(sizes)]
     for arm, k in summary["kinds"].items():
         rows.append(f"| {ARM_WORDS[arm]} | " + " | ".join(_need_cell(k, i) for i in range(len(sizes))) + " |")
@@ -379,7 +385,7 @@ def _held_out_table(summary: dict) -> str:
     """Markdown: leave one canvas out, per arm (rows) and law (columns), the root-mean-square factor
     by which the law fitted without a canvas misses that canvas's need, and its worst miss."""
     laws = summary["laws"]
-    rows = ["| arm | " + " | ".join(laws) + " |", "|---|" + "---:|" * len(laws)]
+    rows = ["| net | " + " | ".join(laws) + " |", "|---|" + "---:|" * len(laws)]
     for arm, k in summary["kinds"].items():
         cells = []
         for law in laws:
@@ -393,7 +399,7 @@ def _held_out_table(summary: dict) -> str:
 
 def _settings_table(states: list[dict], sizes: list[int]) -> str:
     """Markdown: the tuned rate, weight decay and width of every net and canvas (rate / decay / width)."""
-    rows = ["| arm | " + " | ".join(f"{s}×{s}" for s in sizes) + " |", "|---|" + "---|" * len(sizes)]
+    rows = ["| net | " + " | ".join(f"{s}×{s}" for s in sizes) + " |", "|---|" + "---|" * len(sizes)]
     for arm in ARMS:
         if arm == "memoriser":
             continue
@@ -404,6 +410,33 @@ def _settings_table(states: list[dict], sizes: list[int]) -> str:
             cells.append(f"{st['lr']:g} / {st['weight_decay']:g} / {width}" if st else "—")
         rows.append(f"| {ARM_WORDS[arm]} | " + " | ".join(cells) + " |")
     return "\n".join(rows)
+
+
+def _edge_choices(states: list[dict], sizes: list[int], study: StudyConfig) -> str:
+    """Where tuning chose a setting at the edge of what was offered (a wider grid might do better
+    there): the learning rate at either end of its grid, the largest weight decay, the widest net;
+    per setting, each net with how many of the published canvases.
+
+    >>> st = [{"arm": "dense", "size": 6, "settings": {"lr": 0.03, "weight_decay": 0.0, "width": 32, "hidden": 1024}}]
+    >>> _edge_choices(st, [6], StudyConfig(lr_grid=(0.01, 0.03), wd_grid=(0.0, 1e-3), hidden_grid=(256, 1024)))
+    'learning rate at an end of its grid: dense 1 of 1; widest offered: dense 1 of 1'
+    """
+    tests = {"learning rate at an end of its grid": lambda a, st: st["lr"] in (min(study.lr_grid), max(study.lr_grid)),
+             "largest weight decay offered": lambda a, st: st["weight_decay"] == max(study.wd_grid),
+             "widest offered": lambda a, st: (st["hidden"] == max(study.hidden_grid) if a == "dense"
+                                              else st["width"] == max(study.width_grid))}
+    done = {(x["arm"], x["size"]): x["settings"] for x in states if x.get("settings") and x["size"] in sizes}
+    parts = []
+    for what, hit in tests.items():
+        counts = []
+        for arm in ARMS:
+            mine = [st for (a, _), st in done.items() if a == arm]
+            n = sum(hit(arm, st) for st in mine)
+            if n:
+                counts.append(f"{ARM_WORDS[arm]} {n} of {len(mine)}")
+        if counts:
+            parts.append(f"{what}: " + ", ".join(counts))
+    return "; ".join(parts) or "none"
 
 
 def _caption(cfg: Config, summary: dict) -> str:
