@@ -166,6 +166,20 @@ def test_the_ten_by_ten_comparison_needs_both_studies_on_that_canvas():
     assert not claims.evaluate(name, records).holds
 
 
+def test_size_moves_every_kind_only_when_every_range_interval_lies_above_one():
+    name = "guard.capacity.size_moves_every_kind"
+    records = published()
+    assert claims.evaluate(name, records).holds
+    records["capacity"]["result"]["ranges"]["8.conv"]["low"] = 0.9      # reaches one
+    assert not claims.evaluate(name, records).holds
+    records = published()
+    records["capacity"]["result"]["ranges"]["6.local"]["low"] = None    # no low end
+    assert not claims.evaluate(name, records).holds
+    records = published()
+    del records["capacity"]["result"]["ranges"]["6.dense"]              # a kind not measured
+    assert not claims.evaluate(name, records).holds
+
+
 def test_every_claim_on_the_pages_holds_on_the_published_results():
     records = published()
     for name in sorted(used_claims()):

@@ -161,6 +161,17 @@ def _sharing_saves_everywhere(records: dict) -> tuple[bool, str]:
 
 # --- width and depth (capacity) -------------------------------------------------------------------
 
+def _size_moves_every_kind(records: dict) -> tuple[bool, str]:
+    """At every canvas of the capacity sweep, for every kind (dense, conv, locally connected), the
+    largest need over the smallest has a 95% interval wholly above one."""
+    result = records["capacity"]["result"]
+    ranges = result["ranges"]
+    want = {(c, k) for c in result["canvases"] for k in ("dense", "conv", "local")}
+    have = {(r["canvas"], r["kind"]): r["low"] for r in ranges.values()}
+    holds = want <= set(have) and all(have[w] is not None and have[w] > 1 for w in want)
+    return holds, "; ".join(f"{c}x{c} {k}: low {have.get((c, k))}" for c, k in sorted(want))
+
+
 def _gap_survives_capacity(records: dict) -> tuple[bool, str]:
     """At the largest canvas of the capacity sweep, every dense size's need lies above every conv
     size's (95% intervals apart): no width or depth tried closes the gap there."""
@@ -197,6 +208,8 @@ CLAIMS: list[Claim] = [
           "a pooled readout over unshared features saves far less than over shared ones"),
     guard("guard.sharing_saves_everywhere", _sharing_saves_everywhere, "sharing saves data in every comparison"),
     guard("guard.capacity.gap_survives_capacity", _gap_survives_capacity),
+    guard("guard.capacity.size_moves_every_kind", _size_moves_every_kind,
+          "size moves every kind's need beyond its interval at every canvas of the sweep"),
     guard("guard.capacity_smallest_canvas_not_apart", _smallest_canvas_not_apart,
           "at the capacity sweep's smallest canvas, the best dense and worst conv sizes are not apart"),
 ]
