@@ -130,28 +130,41 @@ def _ratio_words(r: stats.Ratio) -> str:
     return f"{lead}{times(r.value)} (95% interval {times(r.low)} to {high})"
 
 
+def _sig(value: float) -> str:
+    """A count rounded to three significant figures, with thousands separators.
+
+    >>> _sig(365351.2), _sig(9030.4), _sig(18.14), _sig(131072)
+    ('365,000', '9,030', '18', '131,000')
+    """
+    if value >= 1000:
+        value = round(value, 2 - int(math.floor(math.log10(value))))
+    return fmt_int(value)
+
+
 def _need_cell(k: dict, i: int) -> str:
     """One need with its 95% interval for a table: "5,674 (5,081–6,568)", "more than 131,072"; an
-    interval end that only a bound (too many draws censored there) is left open: "9,030 (≤ 11,244)".
+    interval end that only a bound (too many draws censored there) is left open: "9,030 (≤ 11,200)".
+    Needs are rounded to three significant figures (:func:`_sig`; the interval is far wider), bounds
+    (caps and floors of the design) are exact.
 
     >>> k = {"needed": [9030.0], "censored": [None], "needed_ci": [[0.0, 11244.0]]}
     >>> _need_cell(k, 0)
-    '9,030 (≤ 11,244)'
+    '9,030 (≤ 11,200)'
     """
     v, c, ci = k["needed"][i], k["censored"][i], k["needed_ci"][i]
     if v is None:
         return "not run"
     if c == "above":
-        return f"more than {fmt_int(v)}"
+        return f"more than {fmt_int(v)}"  # a cap or floor of the design: exact
     if c == "below":
         return f"at most {fmt_int(v)}"
     if not ci[0] and ci[1] is None:
-        return f"{fmt_int(v)} (interval unbounded)"
+        return f"{_sig(v)} (interval unbounded)"
     if not ci[0]:
-        return f"{fmt_int(v)} (≤ {fmt_int(ci[1])})"
+        return f"{_sig(v)} (≤ {_sig(ci[1])})"
     if ci[1] is None:
-        return f"{fmt_int(v)} (≥ {fmt_int(ci[0])})"
-    return f"{fmt_int(v)} ({fmt_int(ci[0])}–{fmt_int(ci[1])})"
+        return f"{_sig(v)} (≥ {_sig(ci[0])})"
+    return f"{_sig(v)} ({_sig(ci[0])}–{_sig(ci[1])})"
 
 
 def interval_ratio(worse: dict, better: dict, i: int) -> tuple[float | None, float | None]:
