@@ -368,6 +368,8 @@ def _numbers(cfg: Config, summary: dict, ratios: dict, versus: list, stops: dict
         for kind in ("at_least", "point"):
             out[f"ratio.{name}.{kind}.second"] = out[f"ratio.{name}.{kind}.{sizes[min(1, len(sizes) - 1)]}"]
             out[f"ratio.{name}.{kind}.last"] = out[f"ratio.{name}.{kind}.{sizes[-1]}"]
+        for s in StudyConfig.profile("full").sizes:  # a page may quote a canvas this profile lacks
+            out.setdefault(f"ratio.{name}.{s}", "not published")
         out[f"ratio.{name}.first"] = out[f"ratio.{name}.{sizes[0]}"]
         out[f"ratio.{name}.second"] = out[f"ratio.{name}.{sizes[min(1, len(sizes) - 1)]}"]
         out[f"ratio.{name}.last"] = out[f"ratio.{name}.{sizes[-1]}"]
