@@ -2,7 +2,7 @@
 study's own data (the same glyph canvases, deformation, noise and validation split), timed on this
 machine, and its fit time extrapolated to the training sets the study's position-blind learners need.
 
-    .venv/bin/python benchmarks/kernel_baseline_cost.py          # ~10 minutes on an idle core
+    .venv/bin/python benchmarks/kernel_baseline_cost.py          # ~15 minutes on an idle core
     .venv/bin/python benchmarks/kernel_baseline_cost.py --quick  # ~10 s
 
 Issue 27 asks for a kernel baseline "if cheap". For each canvas and training-set size this fits
@@ -52,15 +52,20 @@ def fit_once(canvas: int, n: int, c: float) -> dict:
 
 
 def extrapolate(rows: list[dict], needs: dict) -> list[dict]:
-    """Per canvas: the log-log slope of fit time in examples (C = 10) and the time at each need."""
+    """Per canvas: the log-log slope of fit time in examples (C = 10) and the time at each need
+    (``needs``: canvas -> {who: (examples, censored)}; a censored need is a cap, so its time is a
+    lower bound; a missing one is skipped)."""
     out = []
     for canvas in sorted({r["canvas"] for r in rows}):
         mine = [r for r in rows if r["canvas"] == canvas and r["C"] == 10.0]
         slope, icept = np.polyfit(np.log([r["n"] for r in mine]), np.log([r["cpu_s"] for r in mine]), 1)
         row = {"canvas": canvas, "slope": float(slope)}
-        for who, n in needs.get(canvas, {}).items():
+        for who, (n, censored) in needs.get(canvas, {}).items():
+            if n is None:
+                continue
             one = float(np.exp(icept + slope * np.log(n)))
-            row[who] = {"n": n, "one_fit_s": one, "one_rung_cpu_h": one * len(C_GRID) * SEEDS / 3600}
+            row[who] = {"n": n, "censored": censored, "one_fit_s": one,
+                        "one_rung_cpu_h": one * len(C_GRID) * SEEDS / 3600}
         out.append(row)
     return out
 
@@ -77,10 +82,11 @@ def duration(seconds: float) -> str:
 
 
 def study_needs(path: Path) -> dict:
-    """canvas -> {"dense": need, "memoriser": need} from the frozen summary (censored needs are caps)."""
+    """canvas -> {"dense": (need, censored), "memoriser": ...} from the frozen summary (a censored
+    need is the cap it was not reached by)."""
     s = json.loads(path.read_text())["result"]["summary"]
-    return {size: {arm: s["kinds"][arm]["needed"][i] for arm in ("dense", "memoriser")}
-            for i, size in enumerate(s["sizes"])}
+    return {size: {arm: (s["kinds"][arm]["needed"][i], s["kinds"][arm]["censored"][i])
+                   for arm in ("dense", "memoriser")} for i, size in enumerate(s["sizes"])}
 
 
 def main() -> None:
@@ -89,7 +95,7 @@ def main() -> None:
     p.add_argument("--out", type=Path, default=ROOT / "build" / "benchmarks" / "kernel_baseline_cost.json")
     a = p.parse_args()
     plan = {10: (1024, 2048, 4096)} if a.quick else {10: (2048, 4096, 8192), 12: (2048, 4096, 8192),
-                                                       16: (4096, 8192, 16384)}
+                                                       16: (4096, 8192, 16384), 20: (4096, 8192, 16384)}
     load = [round(v, 2) for v in os.getloadavg()]
     rows = []
     print(f"{'S':>3} {'n':>6} {'C':>5} {'CPU s':>8} {'val acc':>8} {'SVs':>6}")
@@ -104,7 +110,8 @@ def main() -> None:
     ext = extrapolate(rows, needs)
     print(f"\nExtrapolated (not measured): one fit at the need, and {len(C_GRID)} C x {SEEDS} seeds at one rung")
     for e in ext:
-        parts = [f"{who} need {v['n']:,.0f}: {duration(v['one_fit_s'])}/fit, "
+        parts = [f"{who} need {'more than ' if v['censored'] else ''}{v['n']:,.0f}: "
+                 f"{'at least ' if v['censored'] else ''}{duration(v['one_fit_s'])}/fit, "
                  f"{v['one_rung_cpu_h']:,.2f} CPU-h/rung" for who, v in e.items() if isinstance(v, dict)]
         print(f"{e['canvas']:>3}x{e['canvas']}: time ~ n^{e['slope']:.2f}; " + "; ".join(parts))
     out = {"cpu_capability": cpu_capability(), "load_before": load, "load_after": [round(v, 2) for v in os.getloadavg()], "c_grid": C_GRID,

@@ -223,8 +223,8 @@ def test_the_result_is_json_and_its_tokens_cover_every_arm_and_size(quick):
 
 @pytest.mark.parametrize("k, cell", [
     ({"needed": [5674.0], "censored": [None], "needed_ci": [[5081.0, 6568.0]]}, "5,670 (5,080–6,570)"),
-    ({"needed": [9030.0], "censored": [None], "needed_ci": [[0.0, 11244.0]]}, "9,030 (≤ 11,200)"),
-    ({"needed": [9030.0], "censored": [None], "needed_ci": [[None, 11244.0]]}, "9,030 (≤ 11,200)"),
+    ({"needed": [9030.0], "censored": [None], "needed_ci": [[0.0, 11244.0]]}, "9,030 (≤ 11,300)"),
+    ({"needed": [9030.0], "censored": [None], "needed_ci": [[None, 11244.0]]}, "9,030 (≤ 11,300)"),
     ({"needed": [300.0], "censored": [None], "needed_ci": [[200.0, None]]}, "300 (≥ 200)"),
     ({"needed": [300.0], "censored": [None], "needed_ci": [[0.0, None]]}, "300 (interval unbounded)"),
     ({"needed": [131072.0], "censored": ["above"], "needed_ci": [[131072.0, None]]}, "more than 131,072"),

@@ -215,14 +215,6 @@ def _cnn_fc_barely_slower_than_local(records: dict) -> tuple[bool, str]:
         f"cnn_fc {c['exponent']} {c['exponent_ci']} vs local {loc['exponent_ci']}: gap {gap:.4f}"
 
 
-def _dense_exponential_not_ruled_out(records: dict) -> tuple[bool, str]:
-    """For the dense net the exponential law comes within delta-AIC 2 of the best in some bootstrap
-    draws (and the model-averaged exponent's interval reaches above the pixels law's slope there)."""
-    d = _summary(records)["kinds"]["dense"]
-    share = d["laws"][EXPONENTIAL]["not_rejected_frequency"]
-    return share > 0, f"dense: exponential not rejected in {share} of draws"
-
-
 LAW_EXPECTED = {"local": POSITIONS, "conv_flatten": POSITIONS, "local_flatten": POSITIONS, "cnn_fc": POSITIONS,
                 "dense": PIXELS, "memoriser": EXPONENTIAL}
 
@@ -344,8 +336,6 @@ CLAIMS: list[Claim] = [
           "the CNN with a dense head needs fewer examples than the unshared pooled net at every canvas"),
     guard("guard.growth.cnn_fc_barely_slower_than_local", _cnn_fc_barely_slower_than_local,
           "the CNN with a dense head's exponent lies below the unshared pooled net's, the intervals meeting"),
-    guard("guard.growth.dense_exponential_not_ruled_out", _dense_exponential_not_ruled_out,
-          "the exponential law is not ruled out for the dense net in every draw"),
     guard("guard.growth.held_out_agrees", _held_out_agrees,
           "leaving one canvas out, each net's named law predicts best"),
     guard("guard.growth.halves_inconclusive", _halves_inconclusive,

@@ -100,8 +100,9 @@ def unshared_gap_mostly_cut_glyphs() -> Claim:
     interval: most of their gap comes from cut glyphs."""
 
     def test(records: dict) -> tuple[bool, str]:
-        comp = records["equivariance_error"]["result"]["comparisons"]
-        pairs = {k: (comp[k]["consistency"], comp[k]["consistency_whole"]) for k in ("locally connected", "dense")}
+        comp = records["equivariance_error"]["result"].get("comparisons") or {}
+        pairs = {k: ((comp.get(k) or {}).get("consistency"), (comp.get(k) or {}).get("consistency_whole"))
+                 for k in ("locally connected", "dense")}
         holds = all(cut and whole and whole["low"] > cut["high"] and whole["mean"] > cut["mean"] / 2
                     for cut, whole in pairs.values())
         return holds, "; ".join(f"{k}: cut {c and round(c['mean'], 3)}, whole {w and round(w['mean'], 3)}"
@@ -116,8 +117,8 @@ def circular_conv_fully_consistent() -> Claim:
     shift sets (a sanity check: it is exactly invariant to circular shifts)."""
 
     def test(records: dict) -> tuple[bool, str]:
-        conv = records["equivariance_error"]["result"]["trained"]["conv, circular padding"]
-        means = [conv[m][0] for m in ("consistency", "consistency_whole")]
+        conv = records["equivariance_error"]["result"]["trained"].get("conv, circular padding") or {}
+        means = [(conv.get(m) or [None])[0] for m in ("consistency", "consistency_whole")]
         return all(m == 1.0 for m in means), f"circular conv consistency (cut, whole): {means}"
 
     return guard("guard.circular_conv_fully_consistent", test,

@@ -130,26 +130,29 @@ def _ratio_words(r: stats.Ratio) -> str:
     return f"{lead}{times(r.value)} (95% interval {times(r.low)} to {high})"
 
 
-def _sig(value: float) -> str:
-    """A count rounded to three significant figures, with thousands separators.
+def _sig(value: float, way: str = "nearest") -> str:
+    """A count rounded to three significant figures, with thousands separators; ``way`` "up" or
+    "down" rounds outwards, for an interval's ends (they never move inwards).
 
-    >>> _sig(365351.2), _sig(9030.4), _sig(18.14), _sig(131072)
-    ('365,000', '9,030', '18', '131,000')
+    >>> _sig(365351.2), _sig(9030.4), _sig(18.14), _sig(131122, "up"), _sig(80842, "down")
+    ('365,000', '9,030', '18', '132,000', '80,800')
     """
     if value >= 1000:
-        value = round(value, 2 - int(math.floor(math.log10(value))))
+        unit = 10.0 ** (int(math.floor(math.log10(value))) - 2)
+        step = {"nearest": round, "up": math.ceil, "down": math.floor}[way]
+        value = step(value / unit) * unit
     return fmt_int(value)
 
 
 def _need_cell(k: dict, i: int) -> str:
-    """One need with its 95% interval for a table: "5,674 (5,081–6,568)", "more than 131,072"; an
-    interval end that only a bound (too many draws censored there) is left open: "9,030 (≤ 11,200)".
-    Needs are rounded to three significant figures (:func:`_sig`; the interval is far wider), bounds
-    (caps and floors of the design) are exact.
+    """One need with its 95% interval for a table: "5,670 (5,080–6,570)", "more than 131,072"; an
+    interval end that only a bound (too many draws censored there) is left open: "9,030 (≤ 11,300)".
+    Needs are rounded to three significant figures (:func:`_sig`; the interval is far wider), the
+    interval's ends outwards; bounds (caps and floors of the design) are exact.
 
     >>> k = {"needed": [9030.0], "censored": [None], "needed_ci": [[0.0, 11244.0]]}
     >>> _need_cell(k, 0)
-    '9,030 (≤ 11,200)'
+    '9,030 (≤ 11,300)'
     """
     v, c, ci = k["needed"][i], k["censored"][i], k["needed_ci"][i]
     if v is None:
@@ -161,10 +164,10 @@ def _need_cell(k: dict, i: int) -> str:
     if not ci[0] and ci[1] is None:
         return f"{_sig(v)} (interval unbounded)"
     if not ci[0]:
-        return f"{_sig(v)} (≤ {_sig(ci[1])})"
+        return f"{_sig(v)} (≤ {_sig(ci[1], 'up')})"
     if ci[1] is None:
-        return f"{_sig(v)} (≥ {_sig(ci[0])})"
-    return f"{_sig(v)} ({_sig(ci[0])}–{_sig(ci[1])})"
+        return f"{_sig(v)} (≥ {_sig(ci[0], 'down')})"
+    return f"{_sig(v)} ({_sig(ci[0], 'down')}–{_sig(ci[1], 'up')})"
 
 
 def interval_ratio(worse: dict, better: dict, i: int) -> tuple[float | None, float | None]:
@@ -340,8 +343,8 @@ def _numbers(cfg: Config, summary: dict, ratios: dict, versus: list, stops: dict
                                                                k.get("exponent_positions_law_ci"))
         out[f"{arm}.best_law"] = k["best_law"]
         close = ((k.get("laws") or {}).get(EXPONENTIAL) or {}).get("not_rejected_frequency")
-        out[f"{arm}.exponential_close"] = ("not fitted" if close is None else
-                                           f"{round(close * k['draws_used'])} of {k['draws_used']}")
+        out[f"{arm}.exponential_close"] = ("not fitted" if close is None else  # a share of every draw
+                                           f"{round(close * summary['draws'])} of {summary['draws']}")
         wins = k.get("law_win_frequency") or {}
         out[f"{arm}.law_wins"] = fmt_pct(wins.get(k["best_law"], 0.0)) if wins else "n/a"
         out[f"{arm}.local_slopes"] = ", ".join(
