@@ -203,17 +203,6 @@ def peak_index(kind: dict) -> int:
     return max(range(len(kind["needed"])), key=lambda i: kind["needed"][i] or 0.0)
 
 
-def _at_least(worse: dict, better: dict, i: int) -> str:
-    """The low end of :func:`interval_ratio` in words.
-
-    >>> _at_least({"needed": [500.0], "censored": [None], "needed_ci": [[400.0, 600.0]]},
-    ...           {"needed": [10.0], "censored": [None], "needed_ci": [[8.0, 12.0]]}, 0)
-    'at least 33.3×'
-    """
-    low, _ = interval_ratio(worse, better, i)
-    return f"at least {times(low)}" if low else "not bounded (an interval end is open)"
-
-
 def _power_range(log10_range: list | None) -> str:
     """A conditional range as whole powers of ten, widened outwards, never below one example.
 
@@ -362,15 +351,8 @@ def _numbers(cfg: Config, summary: dict, ratios: dict, versus: list, stops: dict
         out[f"{arm}.pixels_law_exponent"] = (_exponent_words(laws["slope"], laws["slope_ci"]) if laws
                                              else "not fitted")
     for name, row in ratios.items():
-        worse, better = RATIOS[name]
-        for i, (s, r) in enumerate(zip(sizes, row)):
+        for s, r in zip(sizes, row):
             out[f"ratio.{name}.{s}"] = "not run" if r is None else r["words"]
-            out[f"ratio.{name}.at_least.{s}"] = _at_least(kinds[worse], kinds[better], i)
-            out[f"ratio.{name}.point.{s}"] = ("undetermined" if not r or r["value"] is None
-                                              else times(r["value"]))
-        for kind in ("at_least", "point"):
-            out[f"ratio.{name}.{kind}.second"] = out[f"ratio.{name}.{kind}.{sizes[min(1, len(sizes) - 1)]}"]
-            out[f"ratio.{name}.{kind}.last"] = out[f"ratio.{name}.{kind}.{sizes[-1]}"]
         for s in StudyConfig.profile("full").sizes:  # a page may quote a canvas this profile lacks
             out.setdefault(f"ratio.{name}.{s}", "not published")
         out[f"ratio.{name}.first"] = out[f"ratio.{name}.{sizes[0]}"]
