@@ -13,7 +13,9 @@ Per condition (arm, canvas size), in order:
    The memoriser has nothing to tune.
 3. **Ladder**: sqrt(2)-spaced training sets from ``floor`` to the cap, all seeds per rung, from the
    rung nearest the pilot's N, down while the seed-mean test accuracy reaches the target, up while
-   it does not, until two neighbouring rungs bracket it (or the floor / cap: censored).
+   it does not, until two neighbouring rungs bracket it (or the floor / cap: censored); then one
+   rung further down (up) while the lowest (highest) rung tried is within ``bracket_z`` standard
+   errors of the target (:func:`side`), so the need's bootstrap interval has two closed ends.
 
 Caps come from compute: the largest rung whose estimated run time (``expected_epochs`` passes at
 the widest tuned setting, FLOPs counted by torch at an assumed ``gflops`` one-thread rate, and at
@@ -66,6 +68,7 @@ class Config:
     hidden_grid: tuple = (256, 1024)     # dense hidden units; first = the default
     pilot_lr: float = 3e-3
     wave: int = 2                   # sizes planned at once (smallest unfinished first)
+    bracket_z: float = 2.0          # a ladder's end rungs must miss / pass the target by this many SEs
     job: dict = field(default_factory=lambda: dict(      # Job settings shared by every run
         epochs=100, min_steps=1000, min_evals=50, patience=10, fit_loss=1e-3, batch_size=128,
         deform=0.5, noise=0.1, n_val=1000, n_test=2000))
@@ -212,9 +215,16 @@ def plan_condition(cfg: Config, arm: str, canvas: int, have: Lookup) -> tuple[li
         up = [m for m in mean if mean[m] >= cfg.target]
         if up:
             i = rungs.index(min(up))
-            if i == 0 or rungs[i - 1] in tried:
+            if i > 0 and rungs[i - 1] not in tried:
+                cur = rungs[i - 1]
+                continue
+            low, high = min(tried), max(tried)  # bracketed: are the ends clear of the target?
+            if low != rungs[0] and side(tried[low], cfg.target, cfg.job["n_test"], cfg.bracket_z) != "below":
+                cur = rungs[rungs.index(low) - 1]
+            elif high != rungs[-1] and side(tried[high], cfg.target, cfg.job["n_test"], cfg.bracket_z) != "above":
+                cur = rungs[rungs.index(high) + 1]
+            else:
                 break
-            cur = rungs[i - 1]
         else:
             j = rungs.index(max(mean))
             if j == len(rungs) - 1:
@@ -222,6 +232,23 @@ def plan_condition(cfg: Config, arm: str, canvas: int, have: Lookup) -> tuple[li
             cur = rungs[j + 1]
     state["ladder"], state["phase"] = _rows(tried), "done"
     return [], state
+
+
+def side(accs: list[float], target: float, n_test: int, z: float) -> str:
+    """Where a rung's seed-mean test accuracy lies from ``target``: "below" or "above" when at least
+    ``z`` standard errors away, else "close". The standard error counts the seeds' spread (as the
+    bootstrap of :func:`equidocs.stats.need` redraws them) and the binomial noise of the ``n_test``
+    shared test examples.
+
+    >>> side([0.85, 0.86, 0.84], 0.9, 2000, 2.0), side([0.88, 0.92, 0.89], 0.9, 2000, 2.0)
+    ('below', 'close')
+    """
+    a = np.asarray(accs, float)
+    p = float(np.clip(a.mean(), 0.0, 1.0))
+    se = math.sqrt(a.var() / len(a) + p * (1 - p) / n_test)
+    if p + z * se < target:
+        return "below"
+    return "above" if p - z * se >= target else "close"
 
 
 def _rows(tried: dict[int, list[float]]) -> list[dict]:

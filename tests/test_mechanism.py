@@ -11,7 +11,8 @@ import pytest
 
 from equidocs import mechanism
 from equidocs.mechanism import RunLog, log_path, run, status
-from equidocs.mechanism_plan import Config, cap, ladder, plan
+from equidocs.fit import Result
+from equidocs.mechanism_plan import Config, cap, ladder, plan, plan_condition, side
 
 
 @pytest.fixture(scope="module")
@@ -210,6 +211,45 @@ def test_a_malformed_line_is_reported_with_file_and_line(quick, tmp_path):
     path.write_text(lines[0] + lines[1][:40] + "\n" + lines[2])
     with pytest.raises(ValueError, match=rf"{path}:2: expected one JSON run record"):
         RunLog(path).load()
+
+
+def _synthetic(need: float, noise: float):
+    """A lookup whose every run exists: accuracy rises 0.04 per doubling through 0.9 at ``need``,
+    plus seeded noise (a law the ladder should bracket)."""
+    import math
+    import random
+
+    def have(job):
+        r = random.Random(f"{job.n_train} {job.seed} {job.lr} {job.weight_decay} {job.width} {job.hidden}")
+        acc = min(0.99, max(0.25, 0.9 + 0.04 * math.log2(job.n_train / need) + r.gauss(0, noise)))
+        return Result("patience", 100, 1.0, 1.0, 1, 1.0, acc, acc, 0.1, 1, 0.0, 0.0)
+    return have
+
+
+@pytest.mark.parametrize("need, noise", [(20, 0.03), (1000, 0.01), (50000, 0.005), (6, 0.02), (1e6, 0.01)])
+def test_ladder_ends_clear_of_the_target_or_at_floor_or_cap(need, noise):
+    cfg = Config.profile("full")
+    jobs, state = plan_condition(cfg, "conv", 10, _synthetic(need, noise))
+    assert jobs == [] and state["phase"] == "done"
+    rows, rungs = state["ladder"], ladder(cfg.floor, state["cap"])
+    low, high = rows[0], rows[-1]
+    assert low["n"] == rungs[0] or side(low["test_acc"], cfg.target, cfg.job["n_test"], cfg.bracket_z) == "below"
+    assert high["n"] == rungs[-1] or side(high["test_acc"], cfg.target, cfg.job["n_test"], cfg.bracket_z) == "above"
+    assert [r["n"] for r in rows] == [n for n in rungs if low["n"] <= n <= high["n"]]  # no gaps
+
+
+def test_a_noisy_crossing_takes_more_rungs_than_a_bare_bracket():
+    noisy = _synthetic(1000, 0.01)
+    bare = plan_condition(Config(bracket_z=0.0), "conv", 10, noisy)[1]["ladder"]
+    clear = plan_condition(Config(), "conv", 10, noisy)[1]["ladder"]
+    assert len(clear) > len(bare)
+
+
+def test_side_counts_seeds_and_test_examples():
+    assert side([0.85] * 10, 0.9, 2000, 2.0) == "below"
+    assert side([0.895] * 10, 0.9, 2000, 2.0) == "close"  # the test set's binomial noise alone
+    assert side([0.80, 1.0] * 5, 0.9, 2000, 2.0) == "close"  # the seeds' spread
+    assert side([0.95] * 10, 0.9, 2000, 2.0) == "above"
 
 
 def test_caps_come_from_compute_and_profiles_are_checked():

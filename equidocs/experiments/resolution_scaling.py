@@ -291,7 +291,7 @@ def _numbers(cfg: Config, summary: dict, ratios: dict, versus: list, stops: dict
            "wd_grid": ", ".join(f"{v:g}" for v in study.wd_grid),
            "width_grid": " and ".join(str(v) for v in sorted(study.width_grid)),
            "hidden_grid": " and ".join(fmt_int(v) for v in sorted(study.hidden_grid)),
-           "floor": fmt_int(study.floor), "max_cap": fmt_int(study.max_cap),
+           "floor": fmt_int(study.floor), "bracket_z": f"{study.bracket_z:g}", "max_cap": fmt_int(study.max_cap),
            "run_budget_min": f"{study.run_budget_s / 60:g}", "gflops": f"{study.gflops:g}",
            "epochs": str(study.job["epochs"]), "min_steps": fmt_int(study.job["min_steps"]),
            "patience": str(study.job["patience"]), "n_val": fmt_int(study.job["n_val"]),
