@@ -227,7 +227,7 @@ def test_swapping_conv_and_dense_in_the_published_results_breaks_their_claims():
 
 
 GROWTH_EXPONENTS = {  # arm -> (exponent b in N ∝ positions^b, its 95% interval): the published ordering
-    "conv": (0.0, -0.1, 0.1), "cnn_fc": (0.95, 0.85, 1.18), "local": (1.25, 1.2, 1.33),
+    "conv": (-0.15, -0.3, -0.02), "cnn_fc": (0.95, 0.85, 1.18), "local": (1.25, 1.2, 1.33),
     "conv_flatten": (1.3, 1.15, 1.6), "local_flatten": (1.5, 1.4, 1.7), "dense": (2.5, 2.0, 3.0),
     "memoriser": (4.5, 3.2, 5.3)}
 GROWTH_LAWS = {"conv": "inconclusive", "local": "power law in positions", "dense": "power law in pixels",
@@ -335,7 +335,7 @@ def test_conv_bump_pixel_exponent_and_budget_guards_fail_on_other_data():
 
 def test_grows_faster_prints_both_exponents_with_their_intervals():
     verdict = claims.evaluate("guard.growth.dense_faster_than_conv", growth_record())
-    assert verdict.evidence.endswith("dense: positions^2.50 (2.00 to 3.00); conv: positions^0.00 (-0.10 to 0.10)")
+    assert verdict.evidence.endswith("dense: positions^2.50 (2.00 to 3.00); conv: positions^-0.15 (-0.30 to -0.02)")
 
 
 def test_dense_steeper_at_frontier_needs_the_frontier_exponent_above_the_positions_law():
@@ -378,14 +378,23 @@ def test_grows_faster_without_a_fitted_exponent_does_not_hold():
     assert not verdict.holds and "no fitted exponent for conv" in verdict.evidence
 
 
-def test_conv_flat_needs_zero_inside_the_conv_exponents_interval():
-    name = "guard.growth.conv_flat"
-    assert claims.evaluate(name, growth_record(conv=(0.0, 0.0, 0.2))).holds   # an end on zero still contains it
-    for fit in ((0.2, 0.05, 0.35), (-0.3, -0.5, -0.1)):   # growing, shrinking
-        verdict = claims.evaluate(name, growth_record(conv=fit))
-        assert not verdict.holds and "conv: positions^" in verdict.evidence
+def test_conv_no_growth_needs_the_conv_exponents_interval_to_reach_zero():
+    name = "guard.growth.conv_no_growth"
+    for fit in ((0.0, 0.0, 0.2), (-0.3, -0.5, -0.1)):   # an end on zero; falling
+        assert claims.evaluate(name, growth_record(conv=fit)).holds
+    verdict = claims.evaluate(name, growth_record(conv=(0.2, 0.05, 0.35)))   # growing
+    assert not verdict.holds and "conv: positions^" in verdict.evidence
     verdict = claims.evaluate(name, growth_record(conv=None))
     assert not verdict.holds and "not fitted" in verdict.evidence
+
+
+def test_conv_falls_at_large_end_needs_the_whole_interval_below_zero():
+    name = "guard.growth.conv_falls_at_large_end"
+    assert claims.evaluate(name, growth_record(conv=(-0.3, -0.5, -0.1))).holds
+    for fit in ((-0.1, -0.3, 0.0), (0.0, -0.1, 0.1), (0.2, 0.05, 0.35)):   # an end on zero; flat; growing
+        verdict = claims.evaluate(name, growth_record(conv=fit))
+        assert not verdict.holds and "conv: positions^" in verdict.evidence
+    assert not claims.evaluate(name, growth_record(conv=None)).holds
 
 
 def test_halves_a_little_over_linear_needs_both_intervals_above_one_and_exponents_at_most_1_5():
@@ -684,7 +693,8 @@ def test_the_growth_guards_break_on_the_published_study_when_the_conv_net_grows_
     records = published()
     kinds = records["resolution_scaling"]["result"]["summary"]["kinds"]
     kinds["conv"]["exponent_ci"] = [0.2, 0.6]
-    assert not claims.evaluate("guard.growth.conv_flat", records).holds
+    assert not claims.evaluate("guard.growth.conv_no_growth", records).holds
+    assert not claims.evaluate("guard.growth.conv_falls_at_large_end", records).holds
     kinds["conv"]["best_law"] = "power law in positions"
     assert not claims.evaluate("guard.growth.conv_law_inconclusive", records).holds
     kinds["dense"]["best_law"] = "inconclusive"
