@@ -476,10 +476,11 @@ def figure(result: dict) -> plt.Figure:
                 censored_point(ax, x, v, arm, c, size=5.5, length=1.9)
                 directions.add(c)
                 continue
-            lo = v / 1.6 if not ci[0] else ci[0]  # an open end: drawn short, with a caret
+            lo = v / 1.6 if not ci[0] else ci[0]  # an open end: drawn short, with a caret (a percentile
+            # interval may, rarely, leave out its own point: a bar ends at the point then)
             hi = v * 1.6 if ci[1] is None else ci[1]
             alpha = 0.75 if arm == "memoriser" else 1
-            ax.errorbar([x], [v], yerr=[[v - lo], [hi - v]], fmt=style["marker"], color=style["color"],
+            ax.errorbar([x], [v], yerr=[[max(v - lo, 0.0)], [max(hi - v, 0.0)]], fmt=style["marker"], color=style["color"],
                         capsize=2.5, markersize=5, alpha=alpha, zorder=3, label=ARM_WORDS[arm])
             for end, open_end, caret in ((lo, not ci[0], r"$\vee$"), (hi, ci[1] is None, r"$\wedge$")):
                 if open_end:  # only a bound: a caret, as on the capacity figure
