@@ -208,7 +208,7 @@ def test_the_home_page_answer_credits_sharing_and_the_pooled_readout():
     assert "[[heads_augmentation.ratio.pooling.examples]]" in answer
     assert "[[heads_augmentation.ratio.sharing_flatten.examples]]" in answer
     assert "[[claim:guard.pooling_is_the_saving]]" in answer
-    assert "[[resolution_scaling.pending_note]]" in (DOCS / "index.md").read_text(encoding="utf-8")
+    assert "[[resolution_scaling.pending_note]]" in (DOCS / "exponential.md").read_text(encoding="utf-8")
 
 
 def test_the_interview_answer_credits_the_pooled_readout_too():
@@ -218,7 +218,7 @@ def test_the_interview_answer_credits_the_pooled_readout_too():
 
 # Each sentence the data contradicted (issue 25, items 1-12), and what stands in its place.
 FIXED = [
-    ("exponential.md", "lookup table of the training set cannot", "[[claim:guard.growth.dense_beats_lookup_only_at_largest]]"),
+    ("exponential.md", "lookup table of the training set cannot", "[[claim:guard.growth.dense_beats_lookup_only_at_dense_last]]"),
     ("interview.md", "don't grow with the number of positions", None),
     ("interview.md", "Capacity alone does not explain it", "[[claim:guard.patterns.shuffled_conv_cannot_fit]]"),
     ("data-efficiency.md", "takes the conv net's advantage away, so it came from",

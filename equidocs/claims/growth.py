@@ -44,6 +44,12 @@ def _summary(records: dict) -> dict:
     return records["resolution_scaling"]["result"]["summary"]
 
 
+def _dense_last(summary: dict) -> int:
+    """The index of the largest canvas where the dense net's need is measured (not a bound)."""
+    return max((i for i, c in enumerate(summary["kinds"]["dense"]["censored"]) if not c),
+               default=len(summary["sizes"]) - 1)
+
+
 def _two(v: float) -> str:
     """Two decimals, without a negative zero.
 
@@ -128,14 +134,14 @@ def _dense_widest_everywhere(records: dict) -> tuple[bool, str]:
 
 
 def needs_more_at(worse: str, better: str, where: str = "largest") -> Claim:
-    """At the ``largest`` (or ``second``) canvas, ``worse`` needs more examples than ``better``:
-    ``worse``'s 95% interval (or its bound, when censored above) lies wholly above ``better``'s."""
-    index = {"largest": -1, "second": 1}[where]
-
+    """At the ``largest`` (or ``second``, or ``dense_last``: the largest where the dense net is
+    measured) canvas, ``worse`` needs more examples than ``better``: ``worse``'s 95% interval (or its
+    bound, when censored above) lies wholly above ``better``'s."""
     def test(records: dict) -> tuple[bool, str]:
         from equidocs.experiments.resolution_scaling import interval_ratio
 
         k = _summary(records)["kinds"]
+        index = {"largest": -1, "second": 1}.get(where) or _dense_last(_summary(records))
         low, high = interval_ratio(k[worse], k[better], index)
         return low is not None and low > 1, f"{worse}/{better} at the {where} canvas: {low} to {high}"
 
@@ -169,25 +175,45 @@ def _conv_most_budget_hits(records: dict) -> tuple[bool, str]:
     return max(share, key=share.get) == "conv", f"share at the budget: {share}"
 
 
-def _range_short(records: dict) -> tuple[bool, str]:
-    """The canvases published span less than a 16-fold range of pixels, or fewer than 7 sizes: too
-    little to tell growth laws apart firmly (the rule of thumb in the project's science guide)."""
+def _needs_intervals_closed(records: dict) -> tuple[bool, str]:
+    """Every need that is measured (not censored) has a 95% interval with both ends bounded: above
+    zero and finite."""
+    s = _summary(records)
+    open_ = [(arm, size) for arm, k in s["kinds"].items() for size, v, c, ci in
+             zip(s["sizes"], k["needed"], k["censored"], k["needed_ci"])
+             if v is not None and not c and (ci is None or not ci[0] or ci[1] is None or ci[1] == float("inf"))]
+    return not open_, f"open interval ends at: {open_}" if open_ else "every measured need's interval is closed"
+
+
+def _range_just_enough(records: dict) -> tuple[bool, str]:
+    """The canvases published span at least the rule of thumb's 16-fold range of pixels and 7 sizes
+    (the project's science guide), but less than twice that range: just enough to tell growth laws
+    apart."""
     s = _summary(records)
     fold, n = s["pixels"][-1] / s["pixels"][0], len(s["sizes"])
-    return fold < 16 or n < 7, f"pixels {s['pixels'][0]} to {s['pixels'][-1]} ({fold:.3g}-fold), {n} sizes"
+    return 16 <= fold < 32 and n >= 7, f"pixels {s['pixels'][0]} to {s['pixels'][-1]} ({fold:.3g}-fold), {n} sizes"
+
+
+def _dense_bounded_at_largest_only(records: dict) -> tuple[bool, str]:
+    """The dense net's need is only a bound (it never reaches the target within its cap) at the
+    largest canvas, and measured at every other."""
+    c = _summary(records)["kinds"]["dense"]["censored"]
+    return c[-1] == "above" and not any(c[:-1]), f"dense censoring by canvas: {c}"
 
 
 def _sharing_dwarfs_locality(records: dict) -> tuple[bool, str]:
-    """At the largest canvas, what sharing saves a pooled net (unshared-pooled / conv) is larger than
-    what locality alone saves against the dense net (dense / unshared-flatten, both read out by
-    position), whole interval against whole interval."""
+    """At the largest canvas where the dense net is measured, what sharing saves a pooled net
+    (unshared-pooled / conv) is larger than what locality alone saves against the dense net
+    (dense / unshared-flatten, both read out by position), whole interval against whole interval."""
     from equidocs.experiments.resolution_scaling import interval_ratio
 
-    k = _summary(records)["kinds"]
-    sharing = interval_ratio(k["local"], k["conv"], -1)
-    locality = interval_ratio(k["dense"], k["local_flatten"], -1)
+    s = _summary(records)
+    k, i = s["kinds"], _dense_last(s)
+    sharing = interval_ratio(k["local"], k["conv"], i)
+    locality = interval_ratio(k["dense"], k["local_flatten"], i)
     holds = sharing[0] is not None and locality[1] is not None and sharing[0] > locality[1]
-    return holds, f"sharing (local/conv) {sharing}; locality alone (dense/local_flatten) {locality}"
+    return holds, (f"at {s['sizes'][i]}: sharing (local/conv) {sharing}; "
+                   f"locality alone (dense/local_flatten) {locality}")
 
 
 def _sharing_saving_exceeds_positions(records: dict) -> tuple[bool, str]:
@@ -206,22 +232,6 @@ def _cnn_fc_below_local_everywhere(records: dict) -> tuple[bool, str]:
     below = [c["censored"][i] != "above" and not loc["censored"][i] and c["needed_ci"][i][1] is not None
              and c["needed_ci"][i][1] < loc["needed_ci"][i][0] for i in range(len(sizes))]
     return all(below), f"cnn_fc below local at {[s for s, b in zip(sizes, below) if b]} of {sizes}"
-
-
-BARELY = 0.05  # exponent intervals whose ends lie this close (apart or overlapping) "meet"
-
-
-def _cnn_fc_barely_slower_than_local(records: dict) -> tuple[bool, str]:
-    """The CNN with a dense head's exponent lies below the unshared pooled net's whole interval, but
-    the two intervals meet: their facing ends lie within :data:`BARELY` of each other, so the data
-    barely tell the rates apart (a gap that small is within the bootstrap's own noise)."""
-    k = _summary(records)["kinds"]
-    c, loc = k["cnn_fc"], k["local"]
-    if c["exponent_ci"] is None or loc["exponent_ci"] is None:
-        return False, "no fitted exponent"
-    gap = loc["exponent_ci"][0] - c["exponent_ci"][1]
-    return c["exponent"] < loc["exponent_ci"][0] and abs(gap) < BARELY, \
-        f"cnn_fc {c['exponent']} {c['exponent_ci']} vs local {loc['exponent_ci']}: gap {gap:.4f}"
 
 
 LAW_EXPECTED = {"local": POSITIONS, "conv_flatten": POSITIONS, "local_flatten": POSITIONS, "cnn_fc": POSITIONS,
@@ -294,15 +304,21 @@ def _main_arms_measured(records: dict) -> tuple[bool, str]:
                      f"measured at {s['sizes']}, bounded beyond {MEASURED_THROUGH}: {bounded}")
 
 
-def _dense_beats_lookup_only_at_largest(records: dict) -> tuple[bool, str]:
-    """The dense net needs fewer examples than the 1-NN lookup (intervals apart) at the largest canvas,
-    where the lookup does not reach the target within its cap, and at no other canvas; on one smaller
-    canvas at least the lookup needs fewer (intervals apart)."""
+def _dense_beats_lookup_only_at_dense_last(records: dict) -> tuple[bool, str]:
+    """The dense net needs fewer examples than the 1-NN lookup (intervals apart) at the largest canvas
+    where the dense net is measured, where the lookup does not reach the target within its cap, and
+    at no other canvas; on one smaller canvas at least the lookup needs fewer (intervals apart); on
+    any larger canvas neither reaches the target within its cap."""
     versus = records["resolution_scaling"]["result"]["dense_vs_memoriser"]
     s = _summary(records)
-    lookup_fails = s["kinds"]["memoriser"]["censored"][-1] == "above"
-    holds = versus[-1] == "above" and lookup_fails and "above" not in versus[:-1] and "below" in versus[:-1]
-    return holds, ", ".join(f"{size}: {v}" for size, v in zip(s["sizes"], versus)) + f"; lookup censored at the largest: {lookup_fails}"
+    i, k = _dense_last(s), s["kinds"]
+    lookup_fails = k["memoriser"]["censored"][i] == "above"
+    beyond = all(k[arm]["censored"][j] == "above" for arm in ("dense", "memoriser") for j in range(i + 1, len(versus)))
+    holds = (versus[i] == "above" and lookup_fails and beyond and "above" not in versus[:i] + versus[i + 1:]
+             and "below" in versus[:i])
+    return holds, (", ".join(f"{size}: {v}" for size, v in zip(s["sizes"], versus))
+                   + f"; dense measured up to {s['sizes'][i]}, lookup censored there: {lookup_fails}; "
+                   f"both censored beyond: {beyond}")
 
 
 CLAIMS: list[Claim] = [
@@ -314,6 +330,7 @@ CLAIMS: list[Claim] = [
     grows_faster("dense", "local"),
     grows_faster("dense", "cnn_fc"),
     grows_faster("local_flatten", "local"),
+    grows_faster("local", "cnn_fc"),
     grows_faster("dense", "local_flatten"),
     grows_faster("memoriser", "dense"),
     guard("guard.growth.conv_no_growth", _conv_no_growth, "no growth of the conv net's need with positions is detected"),
@@ -325,28 +342,30 @@ CLAIMS: list[Claim] = [
           "the unshared nets need more than one more example per new position"),
     guard("guard.growth.dense_widest_everywhere", _dense_widest_everywhere,
           "the dense net's tuning chose the widest hidden layer at every canvas"),
-    needs_more_at("dense", "local"),
     needs_more_at("dense", "local", "second"),
-    needs_more_at("dense", "local_flatten"),
     needs_more_at("dense", "conv_flatten", "second"),
     needs_more_at("conv_flatten", "conv"),
-    needs_more_at("local_flatten", "local"),
+    needs_more_at("local_flatten", "local", "dense_last"),
+    needs_more_at("local_flatten", "conv_flatten", "dense_last"),
+    needs_more_at("conv_flatten", "conv", "dense_last"),
     guard("guard.growth.conv_peak_above_largest", _conv_peak_above_largest,
           "the conv net's need is detectably higher at some smaller canvas than at the largest"),
     guard("guard.growth.dense_steeper_than_pixels_squared", _dense_steeper_than_pixels_squared,
           "the dense net's need grows faster than the square of the pixels"),
     guard("guard.growth.conv_most_budget_hits", _conv_most_budget_hits,
           "the conv net's runs reach the budget most often"),
-    guard("guard.growth.range_short", _range_short,
-          "the published canvases span too short a range to tell growth laws apart firmly"),
+    guard("guard.growth.needs_intervals_closed", _needs_intervals_closed,
+          "every measured need's 95% interval is closed at both ends"),
+    guard("guard.growth.range_just_enough", _range_just_enough,
+          "the published canvases span just the range a rule of thumb asks to tell growth laws apart"),
+    guard("guard.growth.dense_bounded_at_largest_only", _dense_bounded_at_largest_only,
+          "the dense net's need is only a bound at the largest canvas, and measured at every other"),
     guard("guard.growth.sharing_dwarfs_locality", _sharing_dwarfs_locality,
           "at the largest canvas sharing saves more than locality does"),
     guard("guard.growth.sharing_saving_exceeds_positions", _sharing_saving_exceeds_positions,
           "sharing saves more than a factor of the number of positions"),
     guard("guard.growth.cnn_fc_below_local_everywhere", _cnn_fc_below_local_everywhere,
           "the CNN with a dense head needs fewer examples than the unshared pooled net at every canvas"),
-    guard("guard.growth.cnn_fc_barely_slower_than_local", _cnn_fc_barely_slower_than_local,
-          "the CNN with a dense head's exponent lies below the unshared pooled net's, the intervals meeting"),
     guard("guard.growth.held_out_agrees", _held_out_agrees,
           "leaving one canvas out, each net's named law predicts best"),
     guard("guard.growth.halves_inconclusive", _halves_inconclusive,
@@ -362,6 +381,9 @@ CLAIMS: list[Claim] = [
     _exponential_rare_for("dense"),
     guard("guard.growth.main_arms_measured", _main_arms_measured,
           "conv, locally-connected and dense nets are measured at every canvas"),
-    guard("guard.growth.dense_beats_lookup_only_at_largest", _dense_beats_lookup_only_at_largest,
-          "the dense net needs fewer examples than the 1-NN lookup only at the largest canvas, where the lookup fails"),
+    guard("guard.growth.dense_beats_lookup_only_at_dense_last", _dense_beats_lookup_only_at_dense_last,
+          "the dense net needs fewer examples than the 1-NN lookup only at the largest canvas where the dense "
+          "net is measured, where the lookup fails"),
+    needs_more_at("dense", "local", "dense_last"),
+    needs_more_at("dense", "local_flatten", "dense_last"),
 ]

@@ -38,7 +38,7 @@ FACTORIAL = ("conv", "local", "conv_flatten", "local_flatten")
 ARM_WORDS = {"conv": "conv (shared, pooled)", "local": "unshared-pooled", "conv_flatten": "shared-flatten",
              "local_flatten": "unshared-flatten", "dense": "dense", "cnn_fc": "CNN with a dense head",
              "memoriser": "1-NN lookup"}  # the page's names: filters shared or not, readout pooled or flatten
-PUBLISHED = (6, 7, 8, 10, 12, 16, 20)  # the canvases whose every arm is done (4 to 256 positions)
+PUBLISHED = (6, 7, 8, 10, 12, 16, 20, 24)  # the canvases whose every arm is done (4 to 400 positions)
 RATIOS = {  # name -> (arm that needs more, arm that needs fewer): the factorial's contrasts
     "dense_conv": ("dense", "conv"), "dense_local": ("dense", "local"),
     "dense_conv_flatten": ("dense", "conv_flatten"), "dense_local_flatten": ("dense", "local_flatten"),
@@ -120,14 +120,20 @@ def times(v: float) -> str:
 
 
 def _ratio_words(r: stats.Ratio) -> str:
-    """A ratio with its 95% interval: "53× (95% interval 30× to 115×)"; a bound says so."""
+    """A ratio with its 95% interval; where only its lower end is known (the worse net's need is a
+    bound, or too many draws never reach the target), that end alone, as "more than".
+
+    >>> _ratio_words(stats.Ratio(53.2, 30.4, 115.0, False)), _ratio_words(stats.Ratio(480.0, 401.0, None, True))
+    ('53.2× (95% interval 30.4× to 120×)', 'more than 400×')
+    """
     if r.value is None:
         return "undetermined (censored)"
-    lead = "at least " if r.lower_bound_only else ""
     if r.low <= 0:  # too many draws say nothing (a need at its first rung or censored): no interval
+        lead = "at least " if r.lower_bound_only else ""
         return f"{lead}{times(r.value)} (too many censored draws for a 95% interval)"
-    high = times(r.high) if r.high is not None else "unbounded"
-    return f"{lead}{times(r.value)} (95% interval {times(r.low)} to {high})"
+    if r.lower_bound_only or r.high is None:
+        return f"more than {times(r.low)}"
+    return f"{times(r.value)} (95% interval {times(r.low)} to {times(r.high)})"
 
 
 def _sig(value: float, way: str = "nearest") -> str:
@@ -319,7 +325,7 @@ def _numbers(cfg: Config, summary: dict, ratios: dict, versus: list, stops: dict
     pending = " and ".join(f"{c}×{c}" for c in planned)
     out["pending_note"] = (f"The study's {pending} canvases are still running and will be published when "
                            "every net there is done." if planned
-                           else "Every canvas of the study's design is published here.")
+                           else "These are all the canvases of the study's design.")
     for arm, k in kinds.items():
         for i, s in enumerate(sizes):
             out[f"{arm}.needed.{s}"] = _need_cell(k, i)
@@ -350,7 +356,16 @@ def _numbers(cfg: Config, summary: dict, ratios: dict, versus: list, stops: dict
         laws = (k.get("laws") or {}).get(PIXELS)
         out[f"{arm}.pixels_law_exponent"] = (_exponent_words(laws["slope"], laws["slope_ci"]) if laws
                                              else "not fitted")
+    di = max((i for i, c in enumerate(kinds["dense"]["censored"]) if not c),  # the dense net's largest
+             default=len(sizes) - 1)                                            # measured canvas
+    out["size_dense_last"] = f"{sizes[di]}×{sizes[di]}"
+    out["positions_dense_last"] = fmt_int(pos[di])
+    for arm, k in kinds.items():
+        out[f"{arm}.needed_dense_last"] = _need_cell(k, di)
+    dense_state = next(c for c in states if c["arm"] == "dense" and c["size"] == sizes[-1])
+    out["dense.cap_last"] = fmt_int(dense_state["cap"])
     for name, row in ratios.items():
+        out[f"ratio.{name}.dense_last"] = "not run" if row[di] is None else row[di]["words"]
         for s, r in zip(sizes, row):
             out[f"ratio.{name}.{s}"] = "not run" if r is None else r["words"]
         for s in StudyConfig.profile("full").sizes:  # a page may quote a canvas this profile lacks
