@@ -456,14 +456,18 @@ def _edge_choices(states: list[dict], sizes: list[int], study: StudyConfig) -> s
 
 def _caption(cfg: Config, summary: dict) -> str:
     study = cfg.study
+    open_end = any(v is not None and not c and (not ci[0] or ci[1] is None)
+                   for k in summary["kinds"].values()
+                   for v, c, ci in zip(k["needed"], k["censored"], k["needed_ci"]))
+    caret = (", a caret marking an end that is only a bound (too many draws fell outside the rungs tried)"
+             if open_end else "")
     return (f"Training examples needed to reach {study.target:.0%} test accuracy against the number of "
             f"positions a 5×5 glyph can take on the canvas (log-log; canvases "
             f"{summary['sizes'][0]}×{summary['sizes'][0]} to {summary['sizes'][-1]}×{summary['sizes'][-1]}). "
             f"Points: the crossing of the seed-mean test accuracy ({study.seeds_main} seeds for the conv, "
             f"unshared-pooled and dense nets, {study.seeds_other} for the others), each net's learning "
             f"rate, weight decay and width tuned on validation data for that canvas; bars: 95% bootstrap "
-            f"intervals over seeds and test examples, a caret marking an end that is only a bound (too "
-            f"many draws fell outside the rungs tried). Hollow markers with arrows: never reached by the "
+            f"intervals over seeds and test examples{caret}. Hollow markers with arrows: never reached by the "
             f"largest training set tried (censored). Grey: a 1-nearest-neighbour lookup on pixels.")
 
 
