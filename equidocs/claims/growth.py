@@ -348,6 +348,7 @@ CLAIMS: list[Claim] = [
     needs_more_at("local_flatten", "local", "dense_last"),
     needs_more_at("local_flatten", "conv_flatten", "dense_last"),
     needs_more_at("conv_flatten", "conv", "dense_last"),
+    needs_more_at("dense", "conv_flatten", "dense_last"),
     guard("guard.growth.conv_peak_above_largest", _conv_peak_above_largest,
           "the conv net's need is detectably higher at some smaller canvas than at the largest"),
     guard("guard.growth.dense_steeper_than_pixels_squared", _dense_steeper_than_pixels_squared,

@@ -110,12 +110,17 @@ def collect(cfg: Config, ctx) -> tuple[list[dict], list[tuple[Job, Result]]]:
         fit_many(pending, workers=ctx.workers or os.cpu_count() or 1, on_result=finished)
 
 
-def times(v: float) -> str:
-    """A ratio in words: two significant figures from 100 up, else three.
+def times(v: float, down: bool = False) -> str:
+    """A ratio in words: two significant figures from 100 up, else three; ``down`` rounds towards
+    zero, for a lower bound ("more than ...") that must not grow in the rounding.
 
-    >>> times(5092.4), times(226.3), times(38.14), times(1.234)
-    ('5,100×', '230×', '38.1×', '1.23×')
+    >>> times(5092.4), times(226.3), times(38.14), times(1.234), times(39520.0, down=True)
+    ('5,100×', '230×', '38.1×', '1.23×', '39,000×')
     """
+    digits = 2 if v >= 100 else 3
+    if down and v > 0:
+        step = 10 ** (math.floor(math.log10(v)) - digits + 1)
+        v = math.floor(v / step) * step
     return f"{fmt_int(float(f'{v:.2g}'))}×" if v >= 100 else f"{v:.3g}×"
 
 
@@ -132,7 +137,7 @@ def _ratio_words(r: stats.Ratio) -> str:
         lead = "at least " if r.lower_bound_only else ""
         return f"{lead}{times(r.value)} (too many censored draws for a 95% interval)"
     if r.lower_bound_only or r.high is None:
-        return f"more than {times(r.low)}"
+        return f"more than {times(r.low, down=True)}"
     return f"{times(r.value)} (95% interval {times(r.low)} to {times(r.high)})"
 
 
@@ -338,8 +343,9 @@ def _numbers(cfg: Config, summary: dict, ratios: dict, versus: list, stops: dict
                                                                k.get("exponent_positions_law_ci"))
         out[f"{arm}.best_law"] = k["best_law"]
         close = ((k.get("laws") or {}).get(EXPONENTIAL) or {}).get("not_rejected_frequency")
-        out[f"{arm}.exponential_close"] = ("not fitted" if close is None else  # a share of every draw
-                                           f"{round(close * summary['draws'])} of {summary['draws']}")
+        hits = None if close is None else round(close * summary["draws"])  # a share of every draw
+        out[f"{arm}.exponential_close"] = ("not fitted" if hits is None else
+                                           f"{'none' if hits == 0 else hits} of the {summary['draws']}")
         wins = k.get("law_win_frequency") or {}
         out[f"{arm}.law_wins"] = fmt_pct(wins.get(k["best_law"], 0.0)) if wins else "n/a"
         out[f"{arm}.local_slopes"] = ", ".join(
