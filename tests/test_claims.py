@@ -296,6 +296,13 @@ def test_every_growth_guard_holds_on_the_synthetic_study():
         assert verdict.holds and verdict.sentence == "", f"{name}: {verdict.evidence}"
 
 
+def test_needs_more_at_names_its_canvases():
+    from equidocs.claims.growth import needs_more_at
+
+    with pytest.raises(ValueError, match=r"where='biggest': expected 'largest', 'second' or 'dense_last'"):
+        needs_more_at("dense", "conv", "biggest")
+
+
 def test_needs_more_at_fails_when_the_intervals_overlap_or_a_need_is_censored():
     name = "guard.growth.dense_needs_more_than_local_at_dense_last"   # 16x16 in the synthetic study
     record = growth_record()

@@ -44,12 +44,6 @@ def _summary(records: dict) -> dict:
     return records["resolution_scaling"]["result"]["summary"]
 
 
-def _dense_last(summary: dict) -> int:
-    """The index of the largest canvas where the dense net's need is measured (not a bound)."""
-    return max((i for i, c in enumerate(summary["kinds"]["dense"]["censored"]) if not c),
-               default=len(summary["sizes"]) - 1)
-
-
 def _two(v: float) -> str:
     """Two decimals, without a negative zero.
 
@@ -137,11 +131,16 @@ def needs_more_at(worse: str, better: str, where: str = "largest") -> Claim:
     """At the ``largest`` (or ``second``, or ``dense_last``: the largest where the dense net is
     measured) canvas, ``worse`` needs more examples than ``better``: ``worse``'s 95% interval (or its
     bound, when censored above) lies wholly above ``better``'s."""
-    def test(records: dict) -> tuple[bool, str]:
-        from equidocs.experiments.resolution_scaling import interval_ratio
+    if where not in ("largest", "second", "dense_last"):
+        raise ValueError(f"needs_more_at: where={where!r}: expected 'largest', 'second' or 'dense_last'")
 
-        k = _summary(records)["kinds"]
-        index = {"largest": -1, "second": 1}.get(where) or _dense_last(_summary(records))
+    def test(records: dict) -> tuple[bool, str]:
+        from equidocs.experiments.resolution_scaling import dense_last_index, interval_ratio
+
+        s = _summary(records)
+        k = s["kinds"]
+        index = {"largest": -1, "second": 1}.get(where, None)
+        index = dense_last_index(s) if index is None else index
         low, high = interval_ratio(k[worse], k[better], index)
         return low is not None and low > 1, f"{worse}/{better} at the {where} canvas: {low} to {high}"
 
@@ -178,11 +177,10 @@ def _conv_most_budget_hits(records: dict) -> tuple[bool, str]:
 def _needs_intervals_closed(records: dict) -> tuple[bool, str]:
     """Every need that is measured (not censored) has a 95% interval with both ends bounded: above
     zero and finite."""
-    s = _summary(records)
-    open_ = [(arm, size) for arm, k in s["kinds"].items() for size, v, c, ci in
-             zip(s["sizes"], k["needed"], k["censored"], k["needed_ci"])
-             if v is not None and not c and (ci is None or not ci[0] or ci[1] is None or ci[1] == float("inf"))]
-    return not open_, f"open interval ends at: {open_}" if open_ else "every measured need's interval is closed"
+    from equidocs.experiments.resolution_scaling import open_ends
+
+    found = open_ends(_summary(records))
+    return not found, f"open interval ends at: {found}" if found else "every measured need's interval is closed"
 
 
 def _range_just_enough(records: dict) -> tuple[bool, str]:
@@ -205,10 +203,10 @@ def _sharing_dwarfs_locality(records: dict) -> tuple[bool, str]:
     """At the largest canvas where the dense net is measured, what sharing saves a pooled net
     (unshared-pooled / conv) is larger than what locality alone saves against the dense net
     (dense / unshared-flatten, both read out by position), whole interval against whole interval."""
-    from equidocs.experiments.resolution_scaling import interval_ratio
+    from equidocs.experiments.resolution_scaling import dense_last_index, interval_ratio
 
     s = _summary(records)
-    k, i = s["kinds"], _dense_last(s)
+    k, i = s["kinds"], dense_last_index(s)
     sharing = interval_ratio(k["local"], k["conv"], i)
     locality = interval_ratio(k["dense"], k["local_flatten"], i)
     holds = sharing[0] is not None and locality[1] is not None and sharing[0] > locality[1]
@@ -309,9 +307,11 @@ def _dense_beats_lookup_only_at_dense_last(records: dict) -> tuple[bool, str]:
     where the dense net is measured, where the lookup does not reach the target within its cap, and
     at no other canvas; on one smaller canvas at least the lookup needs fewer (intervals apart); on
     any larger canvas neither reaches the target within its cap."""
+    from equidocs.experiments.resolution_scaling import dense_last_index
+
     versus = records["resolution_scaling"]["result"]["dense_vs_memoriser"]
     s = _summary(records)
-    i, k = _dense_last(s), s["kinds"]
+    i, k = dense_last_index(s), s["kinds"]
     lookup_fails = k["memoriser"]["censored"][i] == "above"
     beyond = all(k[arm]["censored"][j] == "above" for arm in ("dense", "memoriser") for j in range(i + 1, len(versus)))
     holds = (versus[i] == "above" and lookup_fails and beyond and "above" not in versus[:i] + versus[i + 1:]
@@ -349,6 +349,8 @@ CLAIMS: list[Claim] = [
     needs_more_at("local_flatten", "conv_flatten", "dense_last"),
     needs_more_at("conv_flatten", "conv", "dense_last"),
     needs_more_at("dense", "conv_flatten", "dense_last"),
+    needs_more_at("dense", "local", "dense_last"),
+    needs_more_at("dense", "local_flatten", "dense_last"),
     guard("guard.growth.conv_peak_above_largest", _conv_peak_above_largest,
           "the conv net's need is detectably higher at some smaller canvas than at the largest"),
     guard("guard.growth.dense_steeper_than_pixels_squared", _dense_steeper_than_pixels_squared,
@@ -385,6 +387,4 @@ CLAIMS: list[Claim] = [
     guard("guard.growth.dense_beats_lookup_only_at_dense_last", _dense_beats_lookup_only_at_dense_last,
           "the dense net needs fewer examples than the 1-NN lookup only at the largest canvas where the dense "
           "net is measured, where the lookup fails"),
-    needs_more_at("dense", "local", "dense_last"),
-    needs_more_at("dense", "local_flatten", "dense_last"),
 ]

@@ -117,10 +117,8 @@ def times(v: float, down: bool = False) -> str:
     >>> times(5092.4), times(226.3), times(38.14), times(1.234), times(39520.0, down=True)
     ('5,100×', '230×', '38.1×', '1.23×', '39,000×')
     """
-    digits = 2 if v >= 100 else 3
     if down and v > 0:
-        step = 10 ** (math.floor(math.log10(v)) - digits + 1)
-        v = math.floor(v / step) * step
+        v = _round(v, 2 if v >= 100 else 3, "down")
     return f"{fmt_int(float(f'{v:.2g}'))}×" if v >= 100 else f"{v:.3g}×"
 
 
@@ -141,6 +139,16 @@ def _ratio_words(r: stats.Ratio) -> str:
     return f"{times(r.value)} (95% interval {times(r.low)} to {times(r.high)})"
 
 
+def _round(value: float, digits: int, way: str = "nearest") -> float:
+    """``value`` (positive) at ``digits`` significant figures, rounded ``way``: "nearest", "up", "down".
+
+    >>> _round(131122, 3, "up"), _round(39520.0, 2, "down")
+    (132000.0, 39000.0)
+    """
+    unit = 10.0 ** (int(math.floor(math.log10(value))) - digits + 1)
+    return {"nearest": round, "up": math.ceil, "down": math.floor}[way](value / unit) * unit
+
+
 def _sig(value: float, way: str = "nearest") -> str:
     """A count rounded to three significant figures, with thousands separators; ``way`` "up" or
     "down" rounds outwards, for an interval's ends (they never move inwards).
@@ -148,11 +156,7 @@ def _sig(value: float, way: str = "nearest") -> str:
     >>> _sig(365351.2), _sig(9030.4), _sig(18.14), _sig(131122, "up"), _sig(80842, "down")
     ('365,000', '9,030', '18', '132,000', '80,800')
     """
-    if value >= 1000:
-        unit = 10.0 ** (int(math.floor(math.log10(value))) - 2)
-        step = {"nearest": round, "up": math.ceil, "down": math.floor}[way]
-        value = step(value / unit) * unit
-    return fmt_int(value)
+    return fmt_int(_round(value, 3, way) if value >= 1000 else value)
 
 
 def _need_cell(k: dict, i: int) -> str:
@@ -203,6 +207,30 @@ def interval_ratio(worse: dict, better: dict, i: int) -> tuple[float | None, flo
     low = w_lo / b_hi if w_lo and b_hi else None
     high = w_hi / b_lo if w_hi and b_lo else None
     return low, high
+
+
+def dense_last_index(summary: dict) -> int:
+    """The index of the largest canvas where the dense net's need is measured (not only a bound);
+    the last canvas when it is measured nowhere.
+
+    >>> dense_last_index({"sizes": [6, 8, 10], "kinds": {"dense": {"censored": [None, None, "above"]}}})
+    1
+    """
+    return max((i for i, c in enumerate(summary["kinds"]["dense"]["censored"]) if not c),
+               default=len(summary["sizes"]) - 1)
+
+
+def open_ends(summary: dict) -> list[tuple[str, int]]:
+    """(arm, canvas) of every measured need whose 95% interval has an open end (a low end of 0 or
+    no high end: too many bootstrap draws fell outside the rungs tried).
+
+    >>> open_ends({"sizes": [6, 8], "kinds": {"conv": {"needed": [18.0, 40.0], "censored": [None, None],
+    ...                                                "needed_ci": [[15.0, 23.0], [0.0, 48.0]]}}})
+    [('conv', 8)]
+    """
+    return [(arm, size) for arm, k in summary["kinds"].items()
+            for size, v, c, ci in zip(summary["sizes"], k["needed"], k["censored"], k["needed_ci"])
+            if v is not None and not c and (not ci or not ci[0] or ci[1] is None)]
 
 
 def peak_index(kind: dict) -> int:
@@ -362,8 +390,7 @@ def _numbers(cfg: Config, summary: dict, ratios: dict, versus: list, stops: dict
         laws = (k.get("laws") or {}).get(PIXELS)
         out[f"{arm}.pixels_law_exponent"] = (_exponent_words(laws["slope"], laws["slope_ci"]) if laws
                                              else "not fitted")
-    di = max((i for i, c in enumerate(kinds["dense"]["censored"]) if not c),  # the dense net's largest
-             default=len(sizes) - 1)                                            # measured canvas
+    di = dense_last_index(summary)
     out["size_dense_last"] = f"{sizes[di]}×{sizes[di]}"
     out["positions_dense_last"] = fmt_int(pos[di])
     for arm, k in kinds.items():
@@ -462,11 +489,8 @@ def _edge_choices(states: list[dict], sizes: list[int], study: StudyConfig) -> s
 
 def _caption(cfg: Config, summary: dict) -> str:
     study = cfg.study
-    open_end = any(v is not None and not c and (not ci[0] or ci[1] is None)
-                   for k in summary["kinds"].values()
-                   for v, c, ci in zip(k["needed"], k["censored"], k["needed_ci"]))
     caret = (", a caret marking an end that is only a bound (too many draws fell outside the rungs tried)"
-             if open_end else "")
+             if open_ends(summary) else "")
     return (f"Training examples needed to reach {study.target:.0%} test accuracy against the number of "
             f"positions a 5×5 glyph can take on the canvas (log-log; canvases "
             f"{summary['sizes'][0]}×{summary['sizes'][0]} to {summary['sizes'][-1]}×{summary['sizes'][-1]}). "
@@ -501,9 +525,9 @@ def figure(result: dict) -> plt.Figure:
                 censored_point(ax, x, v, arm, c, size=5.5, length=1.9)
                 directions.add(c)
                 continue
-            lo = v / 1.6 if not ci[0] else ci[0]  # an open end: drawn short, with a caret (a percentile
-            # interval may, rarely, leave out its own point: a bar ends at the point then)
-            hi = v * 1.6 if ci[1] is None else ci[1]
+            lo = v / 1.6 if not ci[0] else ci[0]  # an open end: drawn short, with a caret
+            hi = v * 1.6 if ci[1] is None else ci[1]  # (a percentile interval may leave out its point:
+            #                                           a bar then stops at the point, never below it)
             alpha = 0.75 if arm == "memoriser" else 1
             ax.errorbar([x], [v], yerr=[[max(v - lo, 0.0)], [max(hi - v, 0.0)]], fmt=style["marker"], color=style["color"],
                         capsize=2.5, markersize=5, alpha=alpha, zorder=3, label=ARM_WORDS[arm])
